@@ -89,13 +89,14 @@ def _rank_one(framework: str, requirements: Requirements, guide: Guide) -> Ranke
         use_case = guide.use_cases[requirements.use_case]
         if framework in use_case.picks:
             score += points.pick_points
-            reasons.append(f"The guide's pick for {use_case.label.lower()}: {use_case.why}")
+            reasons.append(f"The guide's pick for {use_case.label.lower()}. {use_case.why}")
         elif framework in use_case.fits:
             score += points.fit_points
             reasons.append(f"Also a reasonable fit for {use_case.label.lower()}.")
         else:
             picks = " or ".join(guide.frameworks[p].label for p in use_case.picks)
-            caveats.append(f"Not the guide's choice for {use_case.label.lower()}: it picks {picks}.")
+            label = use_case.label.lower()
+            caveats.append(f"Not the guide's choice for {label}: it picks {picks}.")
 
     for need_key in sorted(requirements.needs):
         need = guide.needs[need_key]

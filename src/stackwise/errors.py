@@ -41,3 +41,9 @@ class RenderError(StackwiseError):
 
 class GitError(StackwiseError):
     """git is missing or a git step failed."""
+
+
+class Interrupted(StackwiseError):
+    """The user pressed Ctrl-C; whatever was started has been removed."""
+
+    exit_code = 130  # 128 + SIGINT, as shells report it

@@ -1,0 +1,283 @@
+"""The `stackwise` command: parse flags, call the core, print the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from stackwise import __version__
+from stackwise.catalog import builtin_templates, template_for
+from stackwise.chooser import Recommendation, Requirements, check_choice, recommend
+from stackwise.errors import EXIT_USAGE, Interrupted, StackwiseError, UsageError
+from stackwise.guide import Guide, load_guide
+
+app = typer.Typer(
+    name="stackwise",
+    help="Pick Django, Flask or FastAPI for what you are building, and generate the project.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console()
+
+UseCaseOption = Annotated[
+    str | None,
+    typer.Option("--use-case", "-u", help="What you are building, e.g. web-app, api, cms."),
+]
+NeedOption = Annotated[
+    list[str] | None,
+    typer.Option("--need", "-n", help="Something the project needs (repeatable), e.g. admin."),
+]
+TeamOption = Annotated[
+    str | None,
+    typer.Option("--team-knows", help="A framework your team already knows."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"stackwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Pick Django, Flask or FastAPI for what you are building, and generate the project."""
+
+
+def _requirements(use_case: str | None, needs: list[str] | None, team: str | None) -> Requirements:
+    return Requirements(use_case=use_case, needs=frozenset(needs or ()), team_knows=team)
+
+
+def _ranking_table(recommendation: Recommendation, guide: Guide) -> Table:
+    table = Table(title="Recommendation", show_lines=True)
+    table.add_column("Framework", style="bold")
+    table.add_column("Score", justify="right")
+    table.add_column("For")
+    table.add_column("Against")
+    for ranked in recommendation.ranking:
+        label = guide.frameworks[ranked.framework].label
+        if ranked.framework == recommendation.recommended:
+            label += " (recommended)"
+        table.add_row(
+            label,
+            str(ranked.score),
+            "\n".join(f"+ {r}" for r in ranked.reasons) or "-",
+            "\n".join(f"- {c}" for c in ranked.caveats) or "-",
+        )
+    return table
+
+
+@app.command("recommend")
+def recommend_command(
+    use_case: UseCaseOption = None,
+    need: NeedOption = None,
+    team_knows: TeamOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Recommend a framework for what you are building, with reasons."""
+    guide = load_guide()
+    requirements = _requirements(use_case, need, team_knows)
+    recommendation = recommend(requirements, guide)
+    if as_json:
+        print(json.dumps(recommendation.to_dict(), indent=2))
+        return
+    out.print(_ranking_table(recommendation, guide))
+    if requirements.is_empty:
+        out.print("Say what you are building (--use-case, --need) for a reasoned answer.")
+
+
+@app.command("compare")
+def compare_command() -> None:
+    """Show Django, Flask and FastAPI side by side."""
+    guide = load_guide()
+    frameworks = list(guide.frameworks.values())
+    table = Table(title="Django, Flask and FastAPI compared", show_lines=True)
+    table.add_column("")
+    for framework in frameworks:
+        table.add_column(f"{framework.label} {framework.version}")
+    rows = [
+        ("Philosophy", "philosophy"),
+        ("ORM", "orm"),
+        ("Admin panel", "admin"),
+        ("Auth", "auth"),
+        ("API docs", "api_docs"),
+        ("Async", "async_support"),
+        ("Type safety", "type_safety"),
+        ("Learning curve", "learning_curve"),
+        ("Best for", "best_for"),
+        ("JSON response, req/s*", "json_rps"),
+        ("DB query, req/s*", "db_rps"),
+        ("Concurrent connections*", "concurrency"),
+        ("Memory per worker, MB*", "memory_per_worker_mb"),
+    ]
+    for title, attribute in rows:
+        values = [getattr(f, attribute) for f in frameworks]
+        table.add_row(title, *(f"~{v:,}" if isinstance(v, int) else v for v in values))
+    out.print(table)
+    servers = ", ".join(f"{f.label} on {f.server}" for f in frameworks)
+    out.print(
+        f"* Published figures ({servers}). In most applications the database, "
+        "not the framework, is the bottleneck."
+    )
+
+
+@app.command("templates")
+def templates_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the templates stackwise can render, with their options."""
+    templates = builtin_templates()
+    if as_json:
+        listing = [
+            {
+                "name": t.name,
+                "framework": t.framework,
+                "version": t.version,
+                "source": str(t.source),
+                "options": {
+                    q.name: {"default": q.default, "choices": list(q.choices)} for q in t.questions
+                },
+            }
+            for t in templates.values()
+        ]
+        print(json.dumps(listing, indent=2, default=str))
+        return
+    for template in templates.values():
+        table = Table(title=f"{template.name} {template.version} (built in)", title_justify="left")
+        table.add_column("Option (--data KEY=VALUE)")
+        table.add_column("Default")
+        table.add_column("Choices")
+        table.add_column("Meaning")
+        for q in template.questions:
+            table.add_row(q.name, str(q.default), ", ".join(q.choices), q.help)
+        out.print(table)
+
+
+@app.command("new")
+def new_command(
+    destination: Annotated[
+        Path | None, typer.Argument(help="Directory to create the project in.")
+    ] = None,
+    framework: Annotated[
+        str | None,
+        typer.Option(
+            "--framework", "-f", help="django, flask, fastapi, or auto (use the recommendation)."
+        ),
+    ] = None,
+    use_case: UseCaseOption = None,
+    need: NeedOption = None,
+    team_knows: TeamOption = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="Answer a template question: KEY=VALUE (repeatable)."),
+    ] = None,
+    answers_file: Annotated[
+        Path | None, typer.Option("--answers-file", help="YAML file of question: answer.")
+    ] = None,
+    defaults: Annotated[
+        bool, typer.Option("--defaults", help="Accept the default for every unanswered question.")
+    ] = False,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; a missing answer is an error.")
+    ] = False,
+    pretend: Annotated[
+        bool, typer.Option("--pretend", help="Show what would be created, write nothing.")
+    ] = False,
+    no_git: Annotated[
+        bool, typer.Option("--no-git", help="Skip git init and the first commit.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render into a non-empty directory.")
+    ] = False,
+) -> None:
+    """Create a project: recommend a framework, ask its questions, render it."""
+    from stackwise import prompt
+    from stackwise.render import NewProject, new_project, parse_data, read_answers_file
+
+    guide = load_guide()
+    interactive = not (defaults or no_input)
+    if interactive and not sys.stdin.isatty():
+        raise UsageError("no terminal to ask questions in: pass --defaults or --no-input")
+
+    answers = read_answers_file(answers_file) if answers_file else {}
+    answers.update(parse_data(data or []))
+    framework = framework or answers.pop("framework", None)
+    if framework not in (None, "auto"):
+        check_choice("framework", framework, builtin_templates())
+    requirements = _requirements(use_case, need, team_knows)
+    recommendation = recommend(requirements, guide)  # validates use case, needs and team too
+
+    if destination is None:
+        if not interactive:
+            raise UsageError("give the directory to create, e.g. `stackwise new my-app`")
+        destination = prompt.ask_destination()
+
+    if framework is None and interactive:
+        if requirements.is_empty:
+            recommendation = recommend(prompt.ask_requirements(guide), guide)
+        out.print(_ranking_table(recommendation, guide))
+        framework = prompt.ask_framework(recommendation, guide)
+    elif framework in (None, "auto"):
+        framework = recommendation.recommended
+        out.print(f"Using {guide.frameworks[framework].label}, the recommendation for your input.")
+
+    rendered = new_project(
+        NewProject(
+            destination=destination,
+            template=template_for(framework),
+            data=answers,
+            prompt=interactive,
+            pretend=pretend,
+            git=not no_git,
+            force=force,
+        )
+    )
+    if rendered is None:
+        out.print("Pretend mode: nothing was written.")
+        return
+    label = guide.frameworks[framework].label
+    out.print(f"[green]Created[/green] {label} project [bold]{rendered.destination}[/bold]")
+    if rendered.committed:
+        out.print("Initialised a git repository with a first commit.")
+    out.print("Next steps:")
+    out.print(f"  cd {destination}")
+    out.print("  uv sync && uv run pytest")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning every StackwiseError into one line on stderr."""
+    try:
+        app(args=argv, prog_name="stackwise", standalone_mode=False)
+    except StackwiseError as error:
+        return _fail(error.message, error.exit_code)
+    except typer.Exit as done:
+        return int(done.exit_code)
+    except typer.Abort:  # Ctrl-C at a prompt typer owns
+        return _fail("interrupted", Interrupted.exit_code)
+    except typer.TyperException as error:  # bad flags: typer's own usage errors
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `stackwise` is a request for help
+            print(error.format_message())
+            return 0
+        return _fail(error.format_message(), EXIT_USAGE)
+    return 0
+
+
+def _fail(message: str, exit_code: int) -> int:
+    print(f"stackwise: error: {message}", file=sys.stderr)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

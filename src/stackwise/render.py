@@ -1,0 +1,252 @@
+"""Render a new project with copier, then make it a git repository with a first commit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackwise.catalog import TemplateInfo
+from stackwise.errors import (
+    DestinationError,
+    GitError,
+    Interrupted,
+    InvalidAnswerError,
+    RenderError,
+    UsageError,
+)
+
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+@dataclass(frozen=True)
+class NewProject:
+    """Everything `stackwise new` needs once the framework is decided."""
+
+    destination: Path
+    template: TemplateInfo
+    data: Mapping[str, str] = field(default_factory=dict)
+    prompt: bool = False  # ask copier's questions in the terminal; otherwise use defaults
+    pretend: bool = False
+    git: bool = True
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Rendered:
+    destination: Path
+    answers: dict[str, Any]
+    committed: bool
+
+
+def parse_data(pairs: list[str]) -> dict[str, str]:
+    """Turn repeated `KEY=VALUE` flags into a dict; the value may itself contain '='."""
+    data: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--data expects KEY=VALUE, got {pair!r}")
+        data[key.strip()] = value
+    return data
+
+
+def read_answers_file(path: Path) -> dict[str, str]:
+    """Answers from a YAML mapping, as copier's own answers files are written."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"answers file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read answers file {path}: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise UsageError(f"answers file {path} is not valid YAML{where}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UsageError(f"answers file {path} must be a mapping of question: answer")
+    # Copier's own bookkeeping keys (_src_path, _commit) are not answers.
+    return {str(k): str(v) for k, v in loaded.items() if not str(k).startswith("_")}
+
+
+def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
+    known = template.question_names() | {"framework"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidAnswerError(
+            f"unknown question {unknown[0]!r} for the {template.name} template; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
+def check_destination(destination: Path, force: bool) -> None:
+    if destination.is_file():
+        raise DestinationError(f"destination {destination} is a file")
+    if destination.is_dir() and any(destination.iterdir()) and not force:
+        raise DestinationError(
+            f"destination {destination} is not empty (use --force to render into it)"
+        )
+    existing = next((p for p in (destination, *destination.parents) if p.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise DestinationError(f"cannot write to {existing}")
+
+
+def new_project(request: NewProject) -> Rendered | None:
+    """Render `request` into its destination; on any failure leave nothing behind."""
+    template = request.template
+    data = {**request.data, "framework": template.framework}
+    check_answer_names(data, template)
+    destination = request.destination.absolute()
+    check_destination(destination, request.force)
+
+    if request.pretend:
+        _copy(template, destination, data, request, pretend=True)
+        return None
+
+    if request.force and destination.is_dir():
+        # Rendering over existing files is what --force asks for, so it happens in place.
+        _copy(template, destination, data, request, pretend=False)
+        committed = request.git and _git_first_commit(destination)
+    else:
+        with _staging(destination) as staged:
+            _copy(template, staged, data, request, pretend=False)
+            committed = request.git and _git_first_commit(staged)
+            staged.rename(destination)
+    answers = yaml.safe_load((destination / ANSWERS_FILE).read_text(encoding="utf-8"))
+    return Rendered(destination=destination, answers=answers, committed=committed)
+
+
+@contextmanager
+def _staging(destination: Path) -> Iterator[Path]:
+    """A directory named like `destination`, next to it, removed with its parents on failure.
+
+    Copier names the project after the folder it renders into (`_folder_name`), so the staged
+    copy has the destination's name; it sits on the same file system so the final move is a
+    rename and the user never sees a half-written project.
+    """
+    created = [p for p in (*reversed(destination.parents), destination) if not p.exists()]
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    holder = Path(tempfile.mkdtemp(prefix=".stackwise-", dir=destination.parent))
+    try:
+        # The caller renames the staged project onto `destination`; POSIX lets a directory
+        # replace an empty one, so an empty destination that already existed is fine.
+        yield holder / destination.name
+    except BaseException:
+        for path in reversed(created):
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(holder, ignore_errors=True)
+
+
+def _copy(
+    template: TemplateInfo,
+    destination: Path,
+    data: dict[str, str],
+    request: NewProject,
+    *,
+    pretend: bool,
+) -> None:
+    # copier costs ~0.4 s to import; only commands that render pay for it.
+    import copier
+    from copier.errors import CopierAnswersInterrupt, CopierError, DirtyLocalWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Rendering a source checkout includes its uncommitted edits on purpose.
+            warnings.simplefilter("ignore", DirtyLocalWarning)
+            copier.run_copy(
+                src_path=str(template.source),
+                dst_path=destination,
+                data=data,
+                user_defaults=_git_identity(),
+                defaults=not request.prompt,
+                overwrite=request.force,
+                pretend=pretend,
+                quiet=not pretend,
+                vcs_ref="HEAD",  # the templates this stackwise carries, not an older tag
+                cleanup_on_error=False,  # _staging cleans up, including parents it created
+            )
+    except (KeyboardInterrupt, CopierAnswersInterrupt):
+        raise Interrupted("interrupted; nothing was written") from None
+    except ValueError as error:
+        raise InvalidAnswerError(_answer_error(error)) from None
+    except CopierError as error:
+        raise RenderError(f"rendering failed: {error}") from None
+
+
+def _answer_error(error: ValueError) -> str:
+    """Copier says "Validation error for question 'x': why" or 'Question "x" is required'."""
+    text = str(error)
+    prefix = "Validation error for question "
+    if text.startswith(prefix):
+        name, _, why = text[len(prefix) :].partition(": ")
+        return f"invalid answer for {name.strip(chr(39))}: {why}"
+    if text.startswith('Question "') and text.endswith('" is required'):
+        name = text[len('Question "') : -len('" is required')]
+        return f"no answer for {name}: pass --data {name}=VALUE"
+    return text
+
+
+def _git(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    try:
+        completed = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed; install it or pass --no-git") from None
+    except subprocess.CalledProcessError as error:
+        detail = (error.stderr or error.stdout).strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else error}") from None
+    return completed.stdout.strip()
+
+
+def _git_config(key: str) -> str:
+    try:
+        return _git(["config", "--get", key], cwd=Path.cwd())
+    except GitError:
+        return ""
+
+
+def _git_identity() -> dict[str, str]:
+    """The user's git name and email as default answers, like a cookiecutterrc would give."""
+    identity = {"author_name": _git_config("user.name"), "author_email": _git_config("user.email")}
+    return {key: value for key, value in identity.items() if value}
+
+
+def _git_first_commit(project: Path) -> bool:
+    """`git init` and commit everything, so `stackwise update` has a clean tree to merge into."""
+    if (project / ".git").exists():
+        return False
+    _git(["init", "--quiet", "--initial-branch=main"], cwd=project)
+    _git(["add", "--all"], cwd=project)
+    env: dict[str, str] = {}
+    if not _git_config("user.email"):
+        # Without a configured identity git refuses to commit; use the project's author.
+        answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+        name = answers.get("author_name") or "stackwise"
+        email = answers.get("author_email") or "stackwise@localhost"
+        env = {
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+    message = "Generate project with stackwise"
+    _git(["commit", "--quiet", "--no-verify", "-m", message], project, env)
+    return True
