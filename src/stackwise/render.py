@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -185,17 +186,29 @@ def _copy(
         raise RenderError(f"rendering failed: {error}") from None
 
 
+# Copier's ways of rejecting an answer, reworded into stackwise's one-line style.
+_COPIER_ANSWER_ERRORS = (
+    (
+        re.compile(r"Validation error for question '(?P<name>[^']+)': (?P<why>.*)", re.S),
+        "invalid answer for {name}: {why}",
+    ),
+    (
+        re.compile(r"Invalid choice for '(?P<name>[^']+)': (?P<why>.*)", re.S),
+        "invalid answer for {name}: {why}",
+    ),
+    (
+        re.compile(r'Question "(?P<name>[^"]+)" is required'),
+        "no answer for {name}: pass --data {name}=VALUE",
+    ),
+)
+
+
 def _answer_error(error: ValueError) -> str:
-    """Copier says "Validation error for question 'x': why" or 'Question "x" is required'."""
     text = str(error)
-    prefix = "Validation error for question "
-    if text.startswith(prefix):
-        name, _, why = text[len(prefix) :].partition(": ")
-        return f"invalid answer for {name.strip(chr(39))}: {why}"
-    if text.startswith('Question "') and text.endswith('" is required'):
-        name = text[len('Question "') : -len('" is required')]
-        return f"no answer for {name}: pass --data {name}=VALUE"
-    return text
+    for pattern, message in _COPIER_ANSWER_ERRORS:
+        if match := pattern.fullmatch(text):
+            return " ".join(message.format(**match.groupdict()).split())
+    return " ".join(text.split())
 
 
 def _git(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:

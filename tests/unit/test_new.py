@@ -1,0 +1,270 @@
+"""`stackwise new`: what lands on disk, and that failures leave nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT
+
+
+def tree_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("framework", "entry_point"),
+    [("django", "manage.py"), ("flask", "wsgi.py"), ("fastapi", "app/main.py")],
+)
+def test_new_with_defaults_renders_a_committed_project(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path, framework: str, entry_point: str
+) -> None:
+    destination = tmp_path / "order-service"
+    result = run_cli("new", str(destination), "--framework", framework, "--defaults")
+
+    assert result.exit_code == 0, result.stderr
+    assert (destination / entry_point).is_file()
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["framework"] == framework
+    assert answers["project_slug"] == "order_service"
+    assert git(destination, "log", "--format=%s") == "Generate project with stackwise"
+    assert git(destination, "status", "--porcelain") == ""
+    assert "uv sync && uv run pytest" in result.stdout
+
+
+def test_auto_framework_follows_the_recommendation(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "inference"
+    result = run_cli("new", str(destination), "--use-case", "ml-serving", "--no-input")
+
+    assert result.exit_code == 0, result.stderr
+    assert "Using FastAPI" in result.stdout
+    assert (
+        yaml.safe_load((destination / ".copier-answers.yml").read_text())["framework"] == "fastapi"
+    )
+
+
+def test_data_and_answers_file_answer_questions(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    answers_file = tmp_path / "answers.yml"
+    answers_file.write_text("license: Apache-2.0\nproject_name: Billing\n_src_path: ignored\n")
+    destination = tmp_path / "billing"
+
+    result = run_cli(
+        "new",
+        str(destination),
+        "-f",
+        "django",
+        "--defaults",
+        "--answers-file",
+        str(answers_file),
+        "--data",
+        "admin_url=staff/",
+        "--data",
+        "project_name=Billing API",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["license"], answers["admin_url"], answers["project_name"]) == (
+        "Apache-2.0",
+        "staff/",
+        "Billing API",
+    )
+    assert "Apache License" in (destination / "LICENSE").read_text()
+
+
+def test_no_git_leaves_no_repository(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "plain"
+    assert run_cli("new", str(destination), "-f", "flask", "--defaults", "--no-git").exit_code == 0
+
+    assert (destination / "pyproject.toml").is_file()
+    assert not (destination / ".git").exists()
+
+
+def test_pretend_writes_nothing(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "dry-run"
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults", "--pretend")
+
+    assert result.exit_code == 0, result.stderr
+    assert "nothing was written" in result.stdout
+    assert not destination.exists()
+
+
+def test_empty_existing_directory_is_used(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "empty"
+    destination.mkdir()
+
+    assert run_cli("new", str(destination), "-f", "fastapi", "--defaults").exit_code == 0
+    assert (destination / "app" / "main.py").is_file()
+
+
+def test_non_empty_destination_is_refused_untouched(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "existing"
+    destination.mkdir()
+    (destination / "notes.txt").write_text("mine")
+    before = tree_digest(tmp_path)
+
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults")
+
+    assert result.exit_code == 2
+    assert "not empty (use --force" in result.stderr
+    assert tree_digest(tmp_path) == before
+
+
+def test_force_renders_into_a_non_empty_directory_and_keeps_other_files(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "existing"
+    destination.mkdir()
+    (destination / "notes.txt").write_text("mine")
+
+    assert run_cli("new", str(destination), "-f", "flask", "--defaults", "--force").exit_code == 0
+    assert (destination / "notes.txt").read_text() == "mine"
+    assert (destination / "wsgi.py").is_file()
+
+
+def test_destination_that_is_a_file_is_refused(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "taken"
+    target.write_text("a file")
+
+    result = run_cli("new", str(target), "-f", "flask", "--defaults")
+
+    assert result.exit_code == 2
+    assert "is a file" in result.stderr
+    assert target.read_text() == "a file"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("project_slug=import", "invalid answer for project_slug"),
+        ("project_slug=My-App", "not a valid package name"),
+        ("license=WTFPL", "invalid answer for license"),
+        ("author_email=not-an-email", "not an email address"),
+        ("admin_url=/admin", "invalid answer for admin_url"),
+    ],
+)
+def test_invalid_answers_leave_nothing_on_disk(run_cli, tmp_path, data: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "deep" / "nested" / "svc"
+
+    result = run_cli("new", str(destination), "-f", "django", "--defaults", "--data", data)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_folder_named_after_the_framework_is_refused_as_a_slug(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("new", str(tmp_path / "flask"), "-f", "flask", "--defaults")
+
+    assert result.exit_code == 2
+    assert "'flask' would shadow" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("license: [unclosed", "not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+    ],
+)
+def test_bad_answers_files_are_refused(
+    run_cli, tmp_path, content: str | None, message: str
+) -> None:  # type: ignore[no-untyped-def]
+    answers_file = tmp_path / "answers.yml"
+    if content is not None:
+        answers_file.write_text(content)
+
+    result = run_cli(
+        "new",
+        str(tmp_path / "svc"),
+        "-f",
+        "flask",
+        "--defaults",
+        "--answers-file",
+        str(answers_file),
+    )
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "svc").exists()
+
+
+def test_ctrl_c_in_the_middle_of_rendering_leaves_nothing(run_cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from copier._main import Worker
+
+    real_render_file = Worker._render_file
+    rendered: list[object] = []
+
+    def interrupt_after_two_files(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if len(rendered) == 2:
+            raise KeyboardInterrupt
+        rendered.append(args)
+        return real_render_file(self, *args, **kwargs)
+
+    monkeypatch.setattr(Worker, "_render_file", interrupt_after_two_files)
+
+    result = run_cli("new", str(tmp_path / "a" / "svc"), "-f", "django", "--defaults")
+
+    assert result.exit_code == 130
+    assert "interrupted; nothing was written" in result.stderr
+    assert len(rendered) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prompting_without_a_terminal_is_refused(tmp_path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "stackwise.cli", "new", str(tmp_path / "svc")],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == (
+        "stackwise: error: no terminal to ask questions in: pass --defaults or --no-input"
+    )
+
+
+def test_plain_copier_renders_the_repository_without_stackwise(tmp_path) -> None:
+    destination = tmp_path / "plain-copier"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--quiet",
+            "--vcs-ref",
+            "HEAD",
+            str(REPO_ROOT),
+            str(destination),
+            "--data",
+            "framework=flask",
+            "--defaults",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["framework"] == "flask"
+    assert (destination / "plain_copier" / "__init__.py").is_file()
