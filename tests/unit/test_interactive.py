@@ -1,0 +1,118 @@
+"""`stackwise new` asked in a real pseudo-terminal, as a person would answer it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import yaml
+
+DOWN = "\x1b[B"
+ENTER = "\r"
+SPACE = " "
+
+
+# copier's shared questions, in the order copier.yml asks them. Each is redrawn once answered,
+# so the test waits for the next question's text rather than counting matches.
+SHARED_QUESTIONS = [
+    "Project name",
+    "Python package name",
+    "One-line description",
+    "Author name",
+    "Author email",
+    "Licence",
+    "Oldest Python",
+]
+
+
+def accept_copier_defaults(child: pexpect.spawn, questions: list[str]) -> None:
+    for question in questions:
+        child.expect(question)
+        child.send(ENTER)
+
+
+def spawn_new(destination: Path) -> pexpect.spawn:
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        # prompt_toolkit otherwise asks the terminal for the cursor position and waits.
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "COLUMNS": "160",
+        "NO_COLOR": "1",
+    }
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "stackwise.cli", "new", str(destination)],
+        env=env,
+        dimensions=(50, 160),
+        encoding="utf-8",
+        timeout=30,
+    )
+
+
+def test_interactive_new_recommends_then_renders_the_chosen_framework(tmp_path: Path) -> None:
+    destination = tmp_path / "catalogue-api"
+    child = spawn_new(destination)
+
+    child.expect("What are you building")
+    child.send(DOWN + ENTER)  # second use case: REST or GraphQL API backend
+    child.expect("What does it need")
+    child.send(DOWN * 3 + SPACE + ENTER)  # fourth need: generated API docs
+    child.expect("team already know")
+    child.send(ENTER)  # no preference
+    child.expect(r"FastAPI \(recommended\)")
+    child.expect("Which framework")
+    child.send(ENTER)  # accept the recommendation
+
+    accept_copier_defaults(child, SHARED_QUESTIONS)
+    child.expect("Created FastAPI project")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["framework"] == "fastapi"
+    assert answers["project_slug"] == "catalogue_api"
+    assert (destination / ".git").is_dir()
+
+
+def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> None:
+    destination = tmp_path / "brochure"
+    child = spawn_new(destination)
+
+    child.expect("What are you building")
+    child.send(ENTER)  # full web application: Django is recommended
+    child.expect("What does it need")
+    child.send(ENTER)
+    child.expect("team already know")
+    child.send(ENTER)
+    child.expect("Which framework")
+    child.send(DOWN + ENTER)  # the second-ranked framework instead
+    accept_copier_defaults(child, SHARED_QUESTIONS)
+    child.expect(r"Created (\w+) project")
+    chosen = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+    assert chosen in {"Flask", "FastAPI"}
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["framework"] == chosen.lower()
+
+
+def test_ctrl_c_at_a_question_exits_cleanly(tmp_path: Path) -> None:
+    destination = tmp_path / "abandoned"
+    child = spawn_new(destination)
+
+    child.expect("What are you building")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    output = child.before
+    child.close()
+
+    assert child.exitstatus == 130
+    assert "interrupted" in output
+    assert "Traceback" not in output
+    assert not destination.exists()
