@@ -1,0 +1,124 @@
+"""Generate projects and run their own gates in their own uv-managed virtual environments."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from uv import find_uv_bin
+
+from tests.conftest import REPO_ROOT
+
+UV = find_uv_bin()
+
+
+def uv_environment() -> dict[str, str]:
+    """One uv cache for every generated project, kept between runs so installs are warm."""
+    cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "stackwise-tests" / "uv")
+    return {
+        **os.environ,
+        "UV_CACHE_DIR": cache,
+        "UV_PYTHON_DOWNLOADS": "never",  # use this machine's Python, never fetch one
+        "UV_NO_PROGRESS": "1",
+        "VIRTUAL_ENV": "",  # the generated project's own .venv, not the one running pytest
+    }
+
+
+@dataclass
+class GeneratedProject:
+    path: Path
+    answers: dict[str, object]
+
+    def sync(self) -> None:
+        self._run([UV, "sync", "--python", sys.executable], timeout=600)
+
+    def run(self, *command: str, env: Mapping[str, str] | None = None) -> str:
+        """Run a command inside the project's venv; fail the test with its output if it fails."""
+        return self._run([UV, "run", "--no-sync", *command], env=env)
+
+    def _run(self, command: list[str], env: Mapping[str, str] | None = None, timeout: int = 300) -> str:
+        completed = subprocess.run(
+            command,
+            cwd=self.path,
+            env={**uv_environment(), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if completed.returncode != 0:
+            pytest.fail(
+                f"`{' '.join(command[2:] if command[0] == UV else command)}` failed in {self.path}"
+                f" (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+            )
+        return completed.stdout
+
+
+def generate(copie_session, answers: Mapping[str, object]) -> GeneratedProject:  # type: ignore[no-untyped-def]
+    result = copie_session.copy(extra_answers=dict(answers), template_dir=REPO_ROOT)
+    if result.exception is not None:
+        raise result.exception
+    project = GeneratedProject(path=result.project_dir, answers=result.answers)
+    project.sync()
+    return project
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@contextmanager
+def serving(
+    project: GeneratedProject, command: list[str], port: int, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """Start the project's server, wait until /health answers, yield its base URL, stop it."""
+    base_url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [UV, "run", "--no-sync", *command],
+        cwd=project.path,
+        env={**uv_environment(), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http_get(f"{base_url}/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                output = server.communicate()[0]
+                pytest.fail(f"`{' '.join(command)}` never answered /health:\n{output}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
