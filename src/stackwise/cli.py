@@ -231,7 +231,11 @@ def new_command(
         framework = prompt.ask_framework(recommendation, guide)
     elif framework in (None, "auto"):
         framework = recommendation.recommended
-        out.print(f"Using {guide.frameworks[framework].label}, the recommendation for your input.")
+        label = guide.frameworks[framework].label
+        if requirements.is_empty:
+            out.print(f"Using {label}, the most general choice (--use-case/--need refine it).")
+        else:
+            out.print(f"Using {label}, the recommendation for your input.")
 
     rendered = new_project(
         NewProject(

@@ -110,18 +110,19 @@ def new_project(request: NewProject) -> Rendered | None:
     destination = request.destination.absolute()
     check_destination(destination, request.force)
 
+    identity = _git_identity()
     if request.pretend:
-        _copy(template, destination, data, request, pretend=True)
+        _copy(template, destination, data, identity, request, pretend=True)
         return None
 
     if request.force and destination.is_dir():
         # Rendering over existing files is what --force asks for, so it happens in place.
-        _copy(template, destination, data, request, pretend=False)
-        committed = request.git and _git_first_commit(destination)
+        _copy(template, destination, data, identity, request, pretend=False)
+        committed = request.git and _git_first_commit(destination, identity)
     else:
         with _staging(destination) as staged:
-            _copy(template, staged, data, request, pretend=False)
-            committed = request.git and _git_first_commit(staged)
+            _copy(template, staged, data, identity, request, pretend=False)
+            committed = request.git and _git_first_commit(staged, identity)
             staged.rename(destination)
     answers = yaml.safe_load((destination / ANSWERS_FILE).read_text(encoding="utf-8"))
     return Rendered(destination=destination, answers=answers, committed=committed)
@@ -154,6 +155,7 @@ def _copy(
     template: TemplateInfo,
     destination: Path,
     data: dict[str, str],
+    identity: dict[str, str],
     request: NewProject,
     *,
     pretend: bool,
@@ -170,7 +172,7 @@ def _copy(
                 src_path=str(template.source),
                 dst_path=destination,
                 data=data,
-                user_defaults=_git_identity(),
+                user_defaults=identity,
                 defaults=not request.prompt,
                 overwrite=request.force,
                 pretend=pretend,
@@ -229,27 +231,29 @@ def _git(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> st
     return completed.stdout.strip()
 
 
-def _git_config(key: str) -> str:
-    try:
-        return _git(["config", "--get", key], cwd=Path.cwd())
-    except GitError:
-        return ""
-
-
 def _git_identity() -> dict[str, str]:
     """The user's git name and email as default answers, like a cookiecutterrc would give."""
-    identity = {"author_name": _git_config("user.name"), "author_email": _git_config("user.email")}
-    return {key: value for key, value in identity.items() if value}
+    try:
+        configured = _git(["config", "--get-regexp", r"^user\.(name|email)$"], cwd=Path.cwd())
+    except GitError:  # no git, or no identity configured
+        return {}
+    keys = {"user.name": "author_name", "user.email": "author_email"}
+    identity = {}
+    for line in configured.splitlines():
+        key, _, value = line.partition(" ")
+        if key in keys and value:
+            identity[keys[key]] = value
+    return identity
 
 
-def _git_first_commit(project: Path) -> bool:
+def _git_first_commit(project: Path, identity: Mapping[str, str]) -> bool:
     """`git init` and commit everything, so `stackwise update` has a clean tree to merge into."""
     if (project / ".git").exists():
         return False
     _git(["init", "--quiet", "--initial-branch=main"], cwd=project)
     _git(["add", "--all"], cwd=project)
     env: dict[str, str] = {}
-    if not _git_config("user.email"):
+    if "author_email" not in identity:
         # Without a configured identity git refuses to commit; use the project's author.
         answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
         name = answers.get("author_name") or "stackwise"

@@ -268,3 +268,27 @@ def test_plain_copier_renders_the_repository_without_stackwise(tmp_path) -> None
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["framework"] == "flask"
     assert (destination / "plain_copier" / "__init__.py").is_file()
+
+
+def test_first_commit_uses_the_project_author_when_git_has_no_identity(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    destination = tmp_path / "svc"
+
+    result = run_cli(
+        "new",
+        str(destination),
+        "-f",
+        "flask",
+        "--defaults",
+        "--data",
+        "author_name=Ada Lovelace",
+        "--data",
+        "author_email=ada@example.org",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert git(destination, "log", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
