@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -29,3 +32,32 @@ def run_cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return CliResult(exit_code, captured.out, captured.err)
 
     return run
+
+
+def require_service(name: str, env_var: str, default_url: str) -> str:
+    """URL of a real server the test needs: skip when it is down, fail if CI requires it."""
+    url = os.environ.get(env_var, default_url)
+    parsed = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 0), timeout=2
+        ):
+            pass
+    except OSError as error:
+        reason = f"{name} is not reachable at {url} ({error}); set {env_var} to a running server"
+        if os.environ.get("STACKWISE_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{reason}. STACKWISE_REQUIRE_SERVICES=1 forbids skipping.")
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return require_service(
+        "PostgreSQL", "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return require_service("Redis", "REDIS_URL", "redis://127.0.0.1:6379/0")
