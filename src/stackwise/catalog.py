@@ -12,8 +12,6 @@ import yaml
 from stackwise import __version__
 from stackwise.chooser import check_choice
 
-FRAMEWORKS = ("django", "flask", "fastapi")
-
 
 @dataclass(frozen=True)
 class Question:
@@ -71,17 +69,18 @@ def _questions(path: Path) -> list[Question]:
 
 @cache
 def builtin_templates() -> dict[str, TemplateInfo]:
+    """One template per `templates/<framework>/questions.yml`; a new directory is a new one."""
     root = builtin_root()
     shared = [q for q in _questions(root / "copier.yml") if q.name != "framework"]
     return {
-        framework: TemplateInfo(
-            name=framework,
-            framework=framework,
+        path.parent.name: TemplateInfo(
+            name=path.parent.name,
+            framework=path.parent.name,
             version=__version__,
             source=root,
-            questions=tuple(shared + _questions(root / "templates" / framework / "questions.yml")),
+            questions=tuple(shared + _questions(path)),
         )
-        for framework in FRAMEWORKS
+        for path in sorted(root.glob("templates/*/questions.yml"))
     }
 
 

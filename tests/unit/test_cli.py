@@ -58,7 +58,7 @@ def test_compare_shows_every_framework_and_the_published_figures(run_cli) -> Non
 def test_templates_lists_each_framework_with_version_and_options(run_cli) -> None:  # type: ignore[no-untyped-def]
     listing = json.loads(run_cli("templates", "--json").stdout)
 
-    assert [t["name"] for t in listing] == ["django", "flask", "fastapi"]
+    assert [t["name"] for t in listing] == ["django", "fastapi", "flask"]
     assert all(t["version"] == __version__ for t in listing)
     django = listing[0]["options"]
     assert django["admin_url"]["default"] == "admin/"
