@@ -144,8 +144,8 @@ def _staging(destination: Path) -> Iterator[Path]:
         # replace an empty one, so an empty destination that already existed is fine.
         yield holder / destination.name
     except BaseException:
-        for path in reversed(created):
-            shutil.rmtree(path, ignore_errors=True)
+        if created:  # the outermost directory this call made holds everything else it made
+            shutil.rmtree(created[0], ignore_errors=True)
         raise
     finally:
         shutil.rmtree(holder, ignore_errors=True)
