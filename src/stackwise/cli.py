@@ -161,7 +161,7 @@ def templates_command(
         table.add_column("Choices")
         table.add_column("Meaning")
         for q in template.questions:
-            table.add_row(q.name, str(q.default), ", ".join(q.choices), q.help)
+            table.add_row(q.name, q.default_text, ", ".join(q.choices), q.help)
         out.print(table)
 
 
