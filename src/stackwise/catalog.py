@@ -24,7 +24,7 @@ class Question:
     def default_text(self) -> str:
         """The default as a person reads it: a Jinja expression is worked out at render time."""
         text = "" if self.default is None else str(self.default)
-        return "(computed from earlier answers)" if "{{" in text else text
+        return "(computed)" if "{{" in text else text
 
 
 @dataclass(frozen=True)

@@ -125,5 +125,5 @@ def test_read_only_commands_do_not_import_copier(command: list[str]) -> None:
 def test_templates_table_shows_computed_defaults_in_words(run_cli) -> None:  # type: ignore[no-untyped-def]
     table = run_cli("templates").stdout
 
-    assert "(computed from earlier answers)" in table
+    assert "(computed)" in table
     assert "{{" not in table
