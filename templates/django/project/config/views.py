@@ -1,8 +1,19 @@
-"""Operational endpoints that belong to the deployment rather than to a feature."""
+"""Probes for load balancers and orchestrators; both are exempt from the HTTPS redirect."""
 
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
 
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness: the process is up and serving requests."""
     return JsonResponse({"status": "ok"})
+
+
+def ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers a query, so requests can be served."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn config.wsgi`."""
+"""WSGI entry point: `gunicorn config.wsgi` (see gunicorn.conf.py)."""
 
 import os
 

@@ -1,0 +1,83 @@
+"""Production settings: refuse to start without a secret, and send the security headers."""
+
+import importlib
+import os
+import subprocess
+import sys
+from types import ModuleType
+
+import pytest
+from django.test import Client
+
+
+def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 60)
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "testserver")
+    module = importlib.import_module("config.settings.production")
+    return importlib.reload(module)
+
+
+@pytest.fixture
+def production(settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The test settings with every security setting production uses."""
+    prod = production_settings(monkeypatch)
+    for name in dir(prod):
+        if name.startswith(("SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_")):
+            setattr(settings, name, getattr(prod, name))
+    return settings
+
+
+def test_production_refuses_to_start_without_a_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+
+    completed = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in completed.stderr
+
+
+def test_production_debug_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+
+    assert production_settings(monkeypatch).DEBUG is False
+
+
+@pytest.mark.django_db
+def test_plain_http_is_redirected_to_https(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/")
+
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/"
+
+
+@pytest.mark.django_db
+def test_health_probes_are_served_over_plain_http(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/health").status_code == 200
+    assert client.get("/health/ready").status_code == 200
+
+
+@pytest.mark.django_db
+def test_https_responses_carry_the_security_headers(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/", secure=True)
+
+    assert response.status_code == 200
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+@pytest.mark.django_db
+def test_session_and_csrf_cookies_are_secure_in_production(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/accounts/login/", secure=True)
+
+    assert response.cookies["csrftoken"]["secure"] is True
+    assert production.SESSION_COOKIE_SECURE is True
