@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 from django.test import Client
+from pytest_django import Settings
 
 
 def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -18,7 +19,7 @@ def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 @pytest.fixture
-def production(settings, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def production(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The test settings with every security setting production uses."""
     prod = production_settings(monkeypatch)
     for name in dir(prod):
@@ -50,7 +51,7 @@ def test_production_debug_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.django_db
-def test_plain_http_is_redirected_to_https(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_plain_http_is_redirected_to_https(production: Settings, client: Client) -> None:
     response = client.get("/")
 
     assert response.status_code == 301
@@ -58,13 +59,13 @@ def test_plain_http_is_redirected_to_https(production, client: Client) -> None: 
 
 
 @pytest.mark.django_db
-def test_health_probes_are_served_over_plain_http(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_health_probes_are_served_over_plain_http(production: Settings, client: Client) -> None:
     assert client.get("/health").status_code == 200
     assert client.get("/health/ready").status_code == 200
 
 
 @pytest.mark.django_db
-def test_https_responses_carry_the_security_headers(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_https_responses_carry_the_security_headers(production: Settings, client: Client) -> None:
     response = client.get("/", secure=True)
 
     assert response.status_code == 200
@@ -76,7 +77,9 @@ def test_https_responses_carry_the_security_headers(production, client: Client) 
 
 
 @pytest.mark.django_db
-def test_session_and_csrf_cookies_are_secure_in_production(production, client: Client) -> None:  # type: ignore[no-untyped-def]
+def test_session_and_csrf_cookies_are_secure_in_production(
+    production: Settings, client: Client
+) -> None:
     response = client.get("/accounts/login/", secure=True)
 
     assert response.cookies["csrftoken"]["secure"] is True
