@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -118,14 +119,35 @@ def new_project(request: NewProject) -> Rendered | None:
     if request.force and destination.is_dir():
         # Rendering over existing files is what --force asks for, so it happens in place.
         _copy(template, destination, data, identity, request, pretend=False)
+        write_local_env(destination)
         committed = request.git and _git_first_commit(destination, identity)
     else:
         with _staging(destination) as staged:
             _copy(template, staged, data, identity, request, pretend=False)
+            write_local_env(staged)
             committed = request.git and _git_first_commit(staged, identity)
             staged.rename(destination)
     answers = yaml.safe_load((destination / ANSWERS_FILE).read_text(encoding="utf-8"))
     return Rendered(destination=destination, answers=answers, committed=committed)
+
+
+def write_local_env(project: Path) -> None:
+    """Create `.env` from `.env.example`, giving every empty `*SECRET_KEY` a fresh random value.
+
+    Templates cannot make secrets (copier has no safe random source, and tasks would force
+    `--trust` on plain copier users), so this is stackwise's post-step. `.env` is gitignored.
+    """
+    example, env_file = project / ".env.example", project / ".env"
+    if not example.is_file() or env_file.exists():
+        return
+    lines = []
+    for line in example.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not name.startswith("#") and name.endswith("SECRET_KEY") and not value.strip():
+            line = f"{name}={secrets.token_urlsafe(50)}"
+        lines.append(line)
+    env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env_file.chmod(0o600)
 
 
 @contextmanager

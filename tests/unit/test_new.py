@@ -292,3 +292,21 @@ def test_first_commit_uses_the_project_author_when_git_has_no_identity(  # type:
 
     assert result.exit_code == 0, result.stderr
     assert git(destination, "log", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
+
+
+def test_django_project_gets_an_untracked_env_with_a_fresh_secret_key(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    keys = []
+    for name in ("first", "second"):
+        destination = tmp_path / name
+        assert run_cli("new", str(destination), "-f", "django", "--defaults").exit_code == 0
+        env = dict(
+            line.split("=", 1)
+            for line in (destination / ".env").read_text().splitlines()
+            if "=" in line and not line.startswith("#")
+        )
+        keys.append(env["DJANGO_SECRET_KEY"])
+        assert ".env" not in git(destination, "ls-files").splitlines()
+        assert (destination / ".env").stat().st_mode & 0o077 == 0
+
+    assert all(len(key) >= 50 for key in keys)
+    assert keys[0] != keys[1]
