@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -42,6 +43,9 @@ class GeneratedProject:
     def sync(self) -> None:
         self._run([UV, "sync", "--python", sys.executable], timeout=600)
 
+    def python(self, code: str, env: Mapping[str, str] | None = None) -> str:
+        return self.run("python", "-c", code, env=env)
+
     def run(self, *command: str, env: Mapping[str, str] | None = None) -> str:
         """Run a command inside the project's venv; fail the test with its output if it fails."""
         return self._run([UV, "run", "--no-sync", *command], env=env)
@@ -79,9 +83,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def http_get(url: str) -> tuple[int, bytes]:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # report the redirect itself; tests assert on it
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    """GET a loopback URL without following redirects: (status, body)."""
+    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 (loopback)
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+        with _opener.open(request, timeout=5) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -122,3 +136,31 @@ def serving(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+@contextmanager
+def fresh_postgres_database(project: GeneratedProject, server_url: str) -> Iterator[str]:
+    """A new, empty database on the real server for one generated project, dropped afterwards.
+
+    Created through the project's own psycopg, so this repository needs no database driver.
+    """
+    name = f"stackwise_{secrets.token_hex(6)}"
+    admin_url = server_url.rsplit("/", 1)[0] + "/postgres"
+    statement = (
+        "import psycopg, sys; "
+        "psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
+    )
+    project.run("python", "-c", statement, admin_url, f"CREATE DATABASE {name}")
+    try:
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        project.run("python", "-c", statement, admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def lint(command: list[str]) -> None:
+    """Run a linter installed with this repository's test tools (hadolint, actionlint)."""
+    tool = Path(sys.executable).parent / command[0]
+    completed = subprocess.run(
+        [str(tool), *command[1:]], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert completed.returncode == 0, f"{command[0]} found problems:\n{completed.stdout}{completed.stderr}"

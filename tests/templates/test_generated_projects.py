@@ -39,7 +39,7 @@ def production_server(framework: str, port: int) -> Server:
     }[framework]
 
 
-@pytest.fixture(scope="module", params=["django", "flask", "fastapi"])
+@pytest.fixture(scope="module", params=["flask", "fastapi"])
 def project(request, copie_session) -> GeneratedProject:  # type: ignore[no-untyped-def]
     return generate(copie_session, {"framework": request.param})
 

@@ -1,0 +1,34 @@
+"""Option combinations for template tests: every value of every option, and every pair of them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations, product
+from typing import Any
+
+Answers = dict[str, Any]
+
+
+def _pairs(row: Answers) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
+    return set(combinations(sorted(row.items(), key=lambda item: item[0]), 2))
+
+
+def pairwise(options: Mapping[str, Sequence[Any]]) -> list[Answers]:
+    """A small set of rows in which every pair of values of two options appears at least once.
+
+    Greedy and deterministic: each row is the full combination that covers the most pairs not
+    yet covered (the first such in product order). The spaces here are small enough to scan.
+    """
+    names = sorted(options)
+    candidates = [dict(zip(names, values, strict=True)) for values in product(*(options[n] for n in names))]
+    uncovered = set().union(*(_pairs(row) for row in candidates))
+    rows: list[Answers] = []
+    while uncovered:
+        best = max(candidates, key=lambda row: len(_pairs(row) & uncovered))
+        rows.append(best)
+        uncovered -= _pairs(best)
+    return rows
+
+
+def row_id(row: Answers) -> str:
+    return "-".join(f"{key}={value}" for key, value in row.items())

@@ -1,0 +1,52 @@
+"""The pairwise generator the template tests rely on covers what it claims."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.templates.combinations import pairwise
+
+option_spaces = st.dictionaries(
+    keys=st.sampled_from(["a", "b", "c", "d", "e", "f"]),
+    values=st.lists(st.integers(0, 3), min_size=1, max_size=3, unique=True),
+    min_size=2,
+    max_size=5,
+)
+
+
+@given(option_spaces)
+def test_every_pair_of_values_appears_in_some_row(options: dict[str, list[int]]) -> None:
+    rows = pairwise(options)
+
+    for first, second in combinations(sorted(options), 2):
+        for x in options[first]:
+            for y in options[second]:
+                assert any(row[first] == x and row[second] == y for row in rows)
+
+
+@given(option_spaces)
+def test_rows_are_valid_and_fewer_than_the_full_product(options: dict[str, list[int]]) -> None:
+    rows = pairwise(options)
+    full = 1
+    for values in options.values():
+        full *= len(values)
+
+    assert all(row[name] in options[name] for row in rows for name in options)
+    assert len(rows) <= full
+    assert rows == pairwise(options)
+
+
+def test_django_options_need_only_a_handful_of_rows() -> None:
+    options = {
+        "database": ["sqlite", "postgres"],
+        "login_by": ["username", "email"],
+        "api": ["none", "drf", "ninja"],
+        "cms": ["none", "wagtail"],
+        "celery": [False, True],
+        "sentry": [False, True],
+    }
+
+    assert len(pairwise(options)) <= 8
