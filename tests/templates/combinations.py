@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations, product
 from typing import Any
 
@@ -13,14 +13,22 @@ def _pairs(row: Answers) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
     return set(combinations(sorted(row.items(), key=lambda item: item[0]), 2))
 
 
-def pairwise(options: Mapping[str, Sequence[Any]]) -> list[Answers]:
+def pairwise(
+    options: Mapping[str, Sequence[Any]], allowed: Callable[[Answers], bool] = lambda row: True
+) -> list[Answers]:
     """A small set of rows in which every pair of values of two options appears at least once.
 
-    Greedy and deterministic: each row is the full combination that covers the most pairs not
-    yet covered (the first such in product order). The spaces here are small enough to scan.
+    Only rows that `allowed` accepts are used, so a pair that no allowed row holds (a
+    combination the template refuses) is left out. Greedy and deterministic: each row is the
+    full combination that covers the most pairs not yet covered (the first such in product
+    order). The spaces here are small enough to scan.
     """
     names = sorted(options)
-    candidates = [dict(zip(names, values, strict=True)) for values in product(*(options[n] for n in names))]
+    candidates = [
+        row
+        for values in product(*(options[n] for n in names))
+        if allowed(row := dict(zip(names, values, strict=True)))
+    ]
     uncovered = set().union(*(_pairs(row) for row in candidates))
     rows: list[Answers] = []
     while uncovered:

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from uv import find_uv_bin
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require_service
 
 UV = find_uv_bin()
 
@@ -66,6 +67,17 @@ class GeneratedProject:
                 f" (exit {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
             )
         return completed.stdout
+
+
+@dataclass
+class ProjectWithServices:
+    """A generated project and the environment naming the real services its combination uses."""
+
+    project: GeneratedProject
+    env: dict[str, str]
+
+    def run(self, *command: str, **extra_env: str) -> str:
+        return self.project.run(*command, env={**self.env, **extra_env})
 
 
 def generate(copie_session, answers: Mapping[str, object]) -> GeneratedProject:  # type: ignore[no-untyped-def]
@@ -139,22 +151,31 @@ def serving(
 
 
 @contextmanager
-def fresh_postgres_database(project: GeneratedProject, server_url: str) -> Iterator[str]:
-    """A new, empty database on the real server for one generated project, dropped afterwards.
-
-    Created through the project's own psycopg, so this repository needs no database driver.
-    """
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the real server for one generated project, dropped afterwards."""
     name = f"stackwise_{secrets.token_hex(6)}"
-    admin_url = server_url.rsplit("/", 1)[0] + "/postgres"
-    statement = (
-        "import psycopg, sys; "
-        "psycopg.connect(sys.argv[1], autocommit=True).execute(sys.argv[2])"
-    )
-    project.run("python", "-c", statement, admin_url, f"CREATE DATABASE {name}")
+    server = server_url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
     try:
-        yield server_url.rsplit("/", 1)[0] + f"/{name}"
+        yield f"{server}/{name}"
     finally:
-        project.run("python", "-c", statement, admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def real_services(*, postgres: bool, redis: bool) -> Iterator[dict[str, str]]:
+    """The environment a combination's gates run with: REDIS_URL, and a fresh DATABASE_URL."""
+    env: dict[str, str] = {}
+    if redis:
+        env["REDIS_URL"] = require_service("Redis", "REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not postgres:
+        yield env
+        return
+    server = require_service("PostgreSQL", "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    with fresh_postgres_database(server) as database_url:
+        yield {**env, "DATABASE_URL": database_url}
 
 
 def lint(command: list[str]) -> None:

@@ -13,15 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import require_service
 from tests.templates.combinations import Answers, pairwise, row_id
 from tests.templates.conftest import (
-    GeneratedProject,
+    ProjectWithServices,
     free_port,
-    fresh_postgres_database,
     generate,
     http_get,
     lint,
+    real_services,
     serving,
 )
 
@@ -47,14 +46,7 @@ OPTIONS = {
 COMBINATIONS = [{}] + [row for row in pairwise(OPTIONS) if row != DEFAULTS]
 
 
-class DjangoProject:
-    def __init__(self, project: GeneratedProject, env: dict[str, str]) -> None:
-        self.project = project
-        self.env = env  # DATABASE_URL / REDIS_URL of the real services this combination uses
-
-    def run(self, *command: str, **extra_env: str) -> str:
-        return self.project.run(*command, env={**self.env, **extra_env})
-
+class DjangoProject(ProjectWithServices):
     def manage(self, *args: str, **extra_env: str) -> str:
         return self.run("python", "manage.py", *args, **extra_env)
 
@@ -71,16 +63,7 @@ class DjangoProject:
 def django(request: pytest.FixtureRequest, copie_session) -> Iterator[DjangoProject]:  # type: ignore[no-untyped-def]
     answers = {**DEFAULTS, **request.param}
     project = generate(copie_session, {"framework": "django", **request.param})
-    env: dict[str, str] = {}
-    if answers["celery"]:
-        env["REDIS_URL"] = require_service("Redis", "REDIS_URL", "redis://127.0.0.1:6379/0")
-    if answers["database"] == "postgres":
-        server = require_service(
-            "PostgreSQL", "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-        )
-        with fresh_postgres_database(project, server) as database_url:
-            yield DjangoProject(project, {**env, "DATABASE_URL": database_url})
-    else:
+    with real_services(postgres=answers["database"] == "postgres", redis=answers["celery"]) as env:
         yield DjangoProject(project, env)
 
 

@@ -50,3 +50,22 @@ def test_django_options_need_only_a_handful_of_rows() -> None:
     }
 
     assert len(pairwise(options)) <= 8
+
+
+def test_refused_combinations_are_never_used_and_every_other_pair_is_covered() -> None:
+    options = {"auth": ["jwt", "none"], "admin": ["none", "sqladmin"], "ws": [False, True]}
+
+    def allowed(row: dict[str, object]) -> bool:
+        return not (row["admin"] == "sqladmin" and row["auth"] == "none")
+
+    rows = pairwise(options, allowed)
+
+    assert all(allowed(row) for row in rows)
+    assert {(row["auth"], row["admin"]) for row in rows} == {
+        ("jwt", "none"),
+        ("jwt", "sqladmin"),
+        ("none", "none"),
+    }
+    assert {(row["admin"], row["ws"]) for row in rows} == {
+        (admin, ws) for admin in ("none", "sqladmin") for ws in (False, True)
+    }

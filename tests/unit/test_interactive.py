@@ -25,6 +25,7 @@ SHARED_QUESTIONS = [
     "Licence",
     "Oldest Python",
 ]
+FASTAPI_QUESTIONS = ["Authentication", "Admin UI", "WebSocket", "model-inference", "Background"]
 
 
 def accept_copier_defaults(child: pexpect.spawn, questions: list[str]) -> None:
@@ -67,6 +68,9 @@ def test_interactive_new_recommends_then_renders_the_chosen_framework(tmp_path: 
     child.send(ENTER)  # accept the recommendation
 
     accept_copier_defaults(child, SHARED_QUESTIONS)
+    child.expect("Database")
+    child.send(DOWN + ENTER)  # PostgreSQL
+    accept_copier_defaults(child, FASTAPI_QUESTIONS)
     child.expect("Created FastAPI project")
     child.expect(pexpect.EOF)
     child.close()
@@ -75,6 +79,7 @@ def test_interactive_new_recommends_then_renders_the_chosen_framework(tmp_path: 
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["framework"] == "fastapi"
     assert answers["project_slug"] == "catalogue_api"
+    assert (answers["database"], answers["auth"]) == ("postgres", "jwt")
     assert (destination / ".git").is_dir()
 
 

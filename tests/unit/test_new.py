@@ -148,19 +148,24 @@ def test_destination_that_is_a_file_is_refused(run_cli, tmp_path) -> None:  # ty
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("framework", "data", "message"),
     [
-        ("project_slug=import", "invalid answer for project_slug"),
-        ("project_slug=My-App", "not a valid package name"),
-        ("license=WTFPL", "invalid answer for license"),
-        ("author_email=not-an-email", "not an email address"),
-        ("admin_url=/admin", "invalid answer for admin_url"),
+        ("django", ["project_slug=import"], "invalid answer for project_slug"),
+        ("django", ["project_slug=My-App"], "not a valid package name"),
+        ("django", ["license=WTFPL"], "invalid answer for license"),
+        ("django", ["author_email=not-an-email"], "not an email address"),
+        ("django", ["admin_url=/admin"], "invalid answer for admin_url"),
+        ("fastapi", ["background=rq"], "invalid answer for background"),
+        ("fastapi", ["auth=none", "admin=sqladmin"], "choose auth=jwt with admin=sqladmin"),
     ],
 )
-def test_invalid_answers_leave_nothing_on_disk(run_cli, tmp_path, data: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_answers_leave_nothing_on_disk(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path, framework: str, data: list[str], message: str
+) -> None:
     destination = tmp_path / "deep" / "nested" / "svc"
+    options = [arg for answer in data for arg in ("--data", answer)]
 
-    result = run_cli("new", str(destination), "-f", "django", "--defaults", "--data", data)
+    result = run_cli("new", str(destination), "-f", framework, "--defaults", *options)
 
     assert result.exit_code == 2
     assert message in result.stderr
