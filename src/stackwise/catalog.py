@@ -19,6 +19,7 @@ class Question:
     help: str
     default: Any
     choices: tuple[str, ...]
+    multiselect: bool = False  # the answer is a list of choices
 
     @property
     def default_text(self) -> str:
@@ -68,6 +69,7 @@ def _questions(path: Path) -> list[Question]:
                     help=spec.get("help", ""),
                     default=spec.get("default"),
                     choices=tuple(str(v) for v in values),
+                    multiselect=bool(spec.get("multiselect", False)),
                 )
             )
     return questions

@@ -77,8 +77,34 @@ def read_answers_file(path: Path) -> dict[str, str]:
         return {}
     if not isinstance(loaded, dict):
         raise UsageError(f"answers file {path} must be a mapping of question: answer")
-    # Copier's own bookkeeping keys (_src_path, _commit) are not answers.
-    return {str(k): str(v) for k, v in loaded.items() if not str(k).startswith("_")}
+    # Copier's own bookkeeping keys (_src_path, _commit) are not answers. Lists and booleans
+    # stay YAML, which is how copier reads an answer given as text.
+    return {
+        str(k): v if isinstance(v, str) else yaml.safe_dump(v, default_flow_style=True).strip()
+        for k, v in loaded.items()
+        if not str(k).startswith("_")
+    }
+
+
+def lists_as_yaml(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
+    """Let a multiple-choice answer be written `a,b` as well as copier's YAML `[a, b]`."""
+    multiple = {q.name for q in template.questions if q.multiselect}
+    converted = dict(data)
+    for name in multiple & set(data):
+        text = data[name].strip()
+        if text.startswith("["):
+            try:
+                values = yaml.safe_load(text)
+            except yaml.YAMLError:
+                values = None
+            if not isinstance(values, list):
+                raise InvalidAnswerError(
+                    f"invalid answer for {name}: write a list, as [a, b] or a,b"
+                )
+        else:
+            values = [part.strip() for part in text.split(",") if part.strip()]
+        converted[name] = yaml.safe_dump(values, default_flow_style=True).strip()
+    return converted
 
 
 def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
@@ -108,6 +134,7 @@ def new_project(request: NewProject) -> Rendered | None:
     template = request.template
     data = {**request.data, "framework": template.framework}
     check_answer_names(data, template)
+    data = lists_as_yaml(data, template)
     destination = request.destination.absolute()
     check_destination(destination, request.force)
 

@@ -94,17 +94,18 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     child.expect("team already know")
     child.send(ENTER)
     child.expect("Which framework")
-    child.send(DOWN + ENTER)  # the second-ranked framework instead
-    accept_copier_defaults(child, SHARED_QUESTIONS)
-    child.expect(r"Created (\w+) project")
-    chosen = child.match.group(1)
+    child.send(DOWN + ENTER)  # the second-ranked framework for a web app: Flask
+    accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database"])
+    child.expect("Extensions")
+    child.send(DOWN * 6 + SPACE + ENTER)  # add the seventh choice, cors, to the defaults
+    child.expect("Created Flask project")
     child.expect(pexpect.EOF)
     child.close()
 
     assert child.exitstatus == 0
-    assert chosen in {"Flask", "FastAPI"}
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
-    assert answers["framework"] == chosen.lower()
+    assert answers["framework"] == "flask"
+    assert answers["extensions"] == ["sqlalchemy", "migrate", "wtf", "cors", "talisman"]
 
 
 def test_ctrl_c_at_a_question_exits_cleanly(tmp_path: Path) -> None:

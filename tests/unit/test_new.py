@@ -157,6 +157,9 @@ def test_destination_that_is_a_file_is_refused(run_cli, tmp_path) -> None:  # ty
         ("django", ["admin_url=/admin"], "invalid answer for admin_url"),
         ("fastapi", ["background=rq"], "invalid answer for background"),
         ("fastapi", ["auth=none", "admin=sqladmin"], "choose auth=jwt with admin=sqladmin"),
+        ("flask", ["extensions=[admin]"], "admin needs login"),
+        ("flask", ["extensions=sqlalchemy,nope"], "invalid answer for extensions"),
+        ("flask", ["extensions=[sqlalchemy, login"], "write a list, as [a, b] or a,b"),
     ],
 )
 def test_invalid_answers_leave_nothing_on_disk(  # type: ignore[no-untyped-def]
@@ -315,3 +318,50 @@ def test_django_project_gets_an_untracked_env_with_a_fresh_secret_key(run_cli, t
 
     assert all(len(key) >= 50 for key in keys)
     assert keys[0] != keys[1]
+
+
+@pytest.mark.parametrize(
+    "written", ["sqlalchemy,migrate", "[sqlalchemy, migrate]", " sqlalchemy , migrate "]
+)
+def test_a_list_answer_may_be_yaml_or_comma_separated(run_cli, tmp_path, written: str) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "svc"
+
+    result = run_cli(
+        "new",
+        str(destination),
+        "-f",
+        "flask",
+        "--defaults",
+        "--no-git",
+        "-d",
+        f"extensions={written}",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["extensions"] == ["sqlalchemy", "migrate"]
+    assert (destination / "migrations" / "env.py").is_file()
+    assert not (destination / "svc" / "auth.py").exists()
+
+
+def test_a_list_in_an_answers_file_reaches_the_template(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    answers_file = tmp_path / "answers.yml"
+    answers_file.write_text("extensions: [cors, limiter]\n")
+    destination = tmp_path / "svc"
+
+    result = run_cli(
+        "new",
+        str(destination),
+        "-f",
+        "flask",
+        "--defaults",
+        "--no-git",
+        "--answers-file",
+        str(answers_file),
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load((destination / ".copier-answers.yml").read_text())["extensions"] == [
+        "cors",
+        "limiter",
+    ]
