@@ -6,7 +6,7 @@ rounds. wrk loads each measured path from this machine over loopback for a fixed
 per path: requests/s (median of the rounds), their ratio, p99 latency, and resident memory per
 worker after the load.
 
-    python benchmarks/serving.py [--framework django|fastapi] [--rounds 3] [--seconds 10]
+    python benchmarks/serving.py [--framework django|flask|fastapi] [--rounds 3] [--seconds 10]
 
 Needs wrk (Debian: apt-get install wrk) and the test tools (README, command 2) for uv.
 """
@@ -117,6 +117,18 @@ async def item(item_id: int, session: Annotated[AsyncSession, Depends(get_sessio
     return {column: getattr(row, column) for column in Item.__table__.columns.keys()}
 '''
 
+BARE_FLASK = '''
+"""One view, no extensions: the floor a Flask service's /health can be compared with."""
+from flask import Flask, jsonify
+
+application = Flask(__name__)  # gunicorn's default name, as in the Django twin
+
+
+@application.get("/health")
+def health():
+    return jsonify(status="ok")
+'''
+
 # One row for the database read: the same table and row both apps read.
 INSERT_ONE_ITEM = (
     "python",
@@ -135,6 +147,11 @@ TARGETS = {
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         },
         prepare=(("python", "manage.py", "collectstatic", "--noinput"),),
+    ),
+    "flask": Target(
+        generated_app="wsgi:app",
+        bare_source=BARE_FLASK,
+        env={"SECRET_KEY": secrets.token_urlsafe(40), "DATABASE_URL": "sqlite:///bench.db"},
     ),
     "fastapi": Target(
         generated_app="app.main:app",
