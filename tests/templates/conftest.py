@@ -79,6 +79,23 @@ class ProjectWithServices:
     def run(self, *command: str, **extra_env: str) -> str:
         return self.project.run(*command, env={**self.env, **extra_env})
 
+    def check_own_suite(self) -> None:
+        output = self.run("pytest", "-q", "-p", "no:cacheprovider", "-rs")
+        assert " passed" in output
+        # With REDIS_URL given, the one real-broker test must run, not skip.
+        assert "skipped" not in output
+
+    def check_lint_format_and_types(self, *mypy_options: str) -> None:
+        self.run("ruff", "check", "--no-cache", ".")
+        self.run("ruff", "format", "--check", "--no-cache", ".")
+        assert "Success" in self.run("mypy", *mypy_options, ".")
+
+    def check_deployment_files(self) -> None:
+        """hadolint on the Dockerfile and actionlint on the CI workflow."""
+        path = self.project.path
+        lint(["hadolint", "--failure-threshold", "info", str(path / "Dockerfile")])
+        lint(["actionlint", str(path / ".github" / "workflows" / "ci.yml")])
+
 
 def generate(copie_session, answers: Mapping[str, object]) -> GeneratedProject:  # type: ignore[no-untyped-def]
     result = copie_session.copy(extra_answers=dict(answers), template_dir=REPO_ROOT)

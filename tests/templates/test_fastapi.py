@@ -26,7 +26,6 @@ from tests.templates.conftest import (
     free_port,
     generate,
     http_get,
-    lint,
     real_services,
     serving,
 )
@@ -82,19 +81,13 @@ def fastapi(request: pytest.FixtureRequest, copie_session) -> Iterator[FastAPIPr
 
 
 def test_generated_fastapi_project_passes_its_own_suite(fastapi: FastAPIProject) -> None:
-    output = fastapi.run("pytest", "-q", "-p", "no:cacheprovider", "-rs")
-
-    assert " passed" in output
-    # With REDIS_URL given, the one real-broker test must run, not skip.
-    assert "skipped" not in output
+    fastapi.check_own_suite()
 
 
 def test_generated_fastapi_project_is_lint_format_and_strict_type_clean(
     fastapi: FastAPIProject,
 ) -> None:
-    fastapi.run("ruff", "check", "--no-cache", ".")
-    fastapi.run("ruff", "format", "--check", "--no-cache", ".")
-    assert "Success" in fastapi.run("mypy", "--strict", ".")
+    fastapi.check_lint_format_and_types("--strict")
 
 
 def test_generated_fastapi_project_migrations_apply_and_match_the_models(
@@ -165,7 +158,4 @@ def test_generated_fastapi_service_serves_and_survives_fuzzing(fastapi: FastAPIP
 
 
 def test_generated_fastapi_dockerfile_and_workflow_lint_clean(fastapi: FastAPIProject) -> None:
-    path = fastapi.project.path
-
-    lint(["hadolint", "--failure-threshold", "info", str(path / "Dockerfile")])
-    lint(["actionlint", str(path / ".github" / "workflows" / "ci.yml")])
+    fastapi.check_deployment_files()

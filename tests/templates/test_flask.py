@@ -20,7 +20,6 @@ from tests.templates.conftest import (
     free_port,
     generate,
     http_get,
-    lint,
     real_services,
     serving,
 )
@@ -92,17 +91,11 @@ def flask(request: pytest.FixtureRequest, copie_session) -> Iterator[FlaskProjec
 
 
 def test_generated_flask_project_passes_its_own_suite(flask: FlaskProject) -> None:
-    output = flask.run("pytest", "-q", "-p", "no:cacheprovider", "-rs")
-
-    assert " passed" in output
-    # With REDIS_URL given, the one real-broker test must run, not skip.
-    assert "skipped" not in output
+    flask.check_own_suite()
 
 
 def test_generated_flask_project_is_lint_format_and_type_clean(flask: FlaskProject) -> None:
-    flask.run("ruff", "check", "--no-cache", ".")
-    flask.run("ruff", "format", "--check", "--no-cache", ".")
-    assert "Success" in flask.run("mypy", ".")
+    flask.check_lint_format_and_types()
 
 
 def test_generated_flask_project_migrations_apply_and_match_the_models(
@@ -128,7 +121,4 @@ def test_generated_flask_project_serves_health_under_gunicorn(flask: FlaskProjec
 
 
 def test_generated_flask_dockerfile_and_workflow_lint_clean(flask: FlaskProject) -> None:
-    path = flask.project.path
-
-    lint(["hadolint", "--failure-threshold", "info", str(path / "Dockerfile")])
-    lint(["actionlint", str(path / ".github" / "workflows" / "ci.yml")])
+    flask.check_deployment_files()

@@ -320,26 +320,23 @@ def test_django_project_gets_an_untracked_env_with_a_fresh_secret_key(run_cli, t
     assert keys[0] != keys[1]
 
 
+def flask_extensions_after_new(run_cli, destination: Path, *options: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Render a Flask project with `options`; the extensions its answers file records."""
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults", "--no-git", *options)
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    return list(answers["extensions"])
+
+
 @pytest.mark.parametrize(
     "written", ["sqlalchemy,migrate", "[sqlalchemy, migrate]", " sqlalchemy , migrate "]
 )
 def test_a_list_answer_may_be_yaml_or_comma_separated(run_cli, tmp_path, written: str) -> None:  # type: ignore[no-untyped-def]
     destination = tmp_path / "svc"
 
-    result = run_cli(
-        "new",
-        str(destination),
-        "-f",
-        "flask",
-        "--defaults",
-        "--no-git",
-        "-d",
-        f"extensions={written}",
-    )
+    extensions = flask_extensions_after_new(run_cli, destination, "-d", f"extensions={written}")
 
-    assert result.exit_code == 0, result.stderr
-    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
-    assert answers["extensions"] == ["sqlalchemy", "migrate"]
+    assert extensions == ["sqlalchemy", "migrate"]
     assert (destination / "migrations" / "env.py").is_file()
     assert not (destination / "svc" / "auth.py").exists()
 
@@ -347,21 +344,9 @@ def test_a_list_answer_may_be_yaml_or_comma_separated(run_cli, tmp_path, written
 def test_a_list_in_an_answers_file_reaches_the_template(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     answers_file = tmp_path / "answers.yml"
     answers_file.write_text("extensions: [cors, limiter]\n")
-    destination = tmp_path / "svc"
 
-    result = run_cli(
-        "new",
-        str(destination),
-        "-f",
-        "flask",
-        "--defaults",
-        "--no-git",
-        "--answers-file",
-        str(answers_file),
+    extensions = flask_extensions_after_new(
+        run_cli, tmp_path / "svc", "--answers-file", str(answers_file)
     )
 
-    assert result.exit_code == 0, result.stderr
-    assert yaml.safe_load((destination / ".copier-answers.yml").read_text())["extensions"] == [
-        "cors",
-        "limiter",
-    ]
+    assert extensions == ["cors", "limiter"]
