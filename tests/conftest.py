@@ -15,6 +15,14 @@ from stackwise.cli import main
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Template versions go to a store of this run's, never the user's data directory."""
+    path = tmp_path_factory.mktemp("store") / "templates.git"
+    os.environ["STACKWISE_TEMPLATE_STORE"] = str(path)
+    return path
+
+
 @dataclass
 class CliResult:
     exit_code: int

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from stackwise import store
 from stackwise.catalog import TemplateInfo
 from stackwise.errors import (
     DestinationError,
@@ -213,12 +214,13 @@ def _copy(
     import copier
     from copier.errors import CopierAnswersInterrupt, CopierError, DirtyLocalWarning
 
+    version = store.add_version(template.source)
     try:
-        with warnings.catch_warnings():
-            # Rendering a source checkout includes its uncommitted edits on purpose.
+        with warnings.catch_warnings(), store.redirected_to_store():
             warnings.simplefilter("ignore", DirtyLocalWarning)
             copier.run_copy(
-                src_path=str(template.source),
+                # The public URL goes into .copier-answers.yml; git reads it from the store.
+                src_path=store.TEMPLATE_URL,
                 dst_path=destination,
                 data=data,
                 user_defaults=identity,
@@ -226,7 +228,7 @@ def _copy(
                 overwrite=request.force,
                 pretend=pretend,
                 quiet=not pretend,
-                vcs_ref="HEAD",  # the templates this stackwise carries, not an older tag
+                vcs_ref=version,  # the templates this stackwise carries, not an older tag
                 cleanup_on_error=False,  # _staging cleans up, including parents it created
             )
     except (KeyboardInterrupt, CopierAnswersInterrupt):

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stackwise.store import TEMPLATE_URL, store_path
+
 from tests.conftest import REPO_ROOT
 from tests.templates.conftest import UV, uv_environment
 
@@ -55,5 +57,12 @@ def test_installed_wheel_renders_from_its_own_copy(wheel: Path, tmp_path: Path) 
 
     assert completed.returncode == 0, completed.stderr
     answers = yaml.safe_load((workdir / "shop" / ".copier-answers.yml").read_text())
-    assert Path(answers["_src_path"]).is_relative_to(venv)
+    assert answers["_src_path"] == TEMPLATE_URL
+    # The version it rendered is the wheel's own copy of the template, now in the store.
+    packaged = next(venv.glob("lib/python*/site-packages/stackwise/template"))
+    stored = subprocess.run(
+        ["git", "--git-dir", str(store_path()), "show", f"{answers['_commit']}:copier.yml"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert stored.strip() == (packaged / "copier.yml").read_text().strip()
     assert (workdir / "shop" / "shop" / "__init__.py").is_file()

@@ -1,0 +1,121 @@
+"""A local git repository of the built-in template's versions, so projects update offline.
+
+Copier updates a project by rendering the template at the version the project records and at
+the new one, then merging the difference into the project; it reads both versions from a git
+repository. A wheel carries only its own template, so every stackwise that renders adds that
+template to this store as a commit tagged with its version. Projects record the project's
+public URL as their template source; for the copier process only, git's
+`url.<store>.insteadOf` sends that URL here, so no network is needed and plain `copier update`
+still works anywhere the public repository is reachable.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from stackwise import __version__
+from stackwise.errors import GitError
+
+TEMPLATE_URL = "https://github.com/stackwise-dev/stackwise.git"
+# What a template version is made of, relative to the directory holding copier.yml.
+TEMPLATE_PATHS = ("copier.yml", "templates")
+# Commits in the store are the tool's, not the user's: a fixed identity keeps them reproducible.
+STORE_IDENTITY = {
+    "GIT_AUTHOR_NAME": "stackwise",
+    "GIT_AUTHOR_EMAIL": "stackwise@localhost",
+    "GIT_AUTHOR_DATE": "2000-01-01T00:00:00Z",
+    "GIT_COMMITTER_NAME": "stackwise",
+    "GIT_COMMITTER_EMAIL": "stackwise@localhost",
+    "GIT_COMMITTER_DATE": "2000-01-01T00:00:00Z",
+}
+
+
+def store_path() -> Path:
+    """`$STACKWISE_TEMPLATE_STORE`, else `templates.git` in the user's data directory."""
+    configured = os.environ.get("STACKWISE_TEMPLATE_STORE")
+    if configured:
+        return Path(configured)
+    import platformdirs  # only commands that render need it
+
+    return platformdirs.user_data_path("stackwise") / "templates.git"
+
+
+def _git(args: list[str], env: dict[str, str] | None = None) -> str:
+    try:
+        completed = subprocess.run(
+            ["git", *args],
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed; stackwise keeps template versions with it") from None
+    if completed.returncode != 0:
+        detail = (completed.stderr or completed.stdout).strip().splitlines()
+        raise GitError(f"template store: git {args[0]} failed: {detail[-1] if detail else ''}")
+    return completed.stdout.strip()
+
+
+def _tree_of(template_root: Path, store: Path) -> str:
+    """The git tree of the template files, written into the store's object database."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {
+            "GIT_DIR": str(store),
+            "GIT_WORK_TREE": str(template_root),
+            "GIT_INDEX_FILE": str(Path(scratch) / "index"),
+        }
+        _git(["add", "--force", "--", *TEMPLATE_PATHS], env)
+        return _git(["write-tree"], env)
+
+
+def _tag_tree(store: Path, tag: str) -> str | None:
+    try:
+        return _git(["--git-dir", str(store), "rev-parse", "--verify", "-q", f"{tag}^{{tree}}"])
+    except GitError:
+        return None
+
+
+def add_version(template_root: Path, version: str = __version__) -> str:
+    """Store the template in `template_root` as `v<version>`; return the tag to render from.
+
+    The same version with different files (an edited source checkout) is stored as
+    `v<version>+<tree>`, a PEP 440 local version, so a released tag never changes meaning.
+    """
+    store = store_path()
+    if not (store / "HEAD").is_file():
+        store.parent.mkdir(parents=True, exist_ok=True)
+        _git(["init", "--bare", "--quiet", str(store)])
+    tree = _tree_of(template_root, store)
+    for tag in (f"v{version}", f"v{version}+{tree[:12]}"):
+        existing = _tag_tree(store, tag)
+        if existing == tree:
+            return tag
+        if existing is None:
+            commit = _git(
+                ["--git-dir", str(store), "commit-tree", tree, "-m", f"stackwise template {tag}"],
+                STORE_IDENTITY,
+            )
+            _git(["--git-dir", str(store), "tag", tag, commit])
+            return tag
+    raise GitError(f"template store {store}: tag v{version}+{tree[:12]} holds other files")
+
+
+@contextmanager
+def redirected_to_store() -> Iterator[None]:
+    """While inside, git (and so copier) fetches TEMPLATE_URL from the local store."""
+    from plumbum import local  # copier runs git through plumbum, which keeps its own env
+
+    count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    redirect = {
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": f"url.{store_path().as_uri()}.insteadOf",
+        f"GIT_CONFIG_VALUE_{count}": TEMPLATE_URL,
+    }
+    with local.env(**redirect):
+        yield

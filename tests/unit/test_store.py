@@ -1,0 +1,90 @@
+"""The template store: versions kept as git tags, so projects update offline."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import copier
+import yaml
+
+from stackwise import __version__, store
+from tests.conftest import REPO_ROOT
+
+
+def template_copy(tmp_path: Path, name: str) -> Path:
+    """The built-in template's files, copied so a test can change them."""
+    root = tmp_path / name
+    root.mkdir()
+    shutil.copy(REPO_ROOT / "copier.yml", root)
+    shutil.copytree(REPO_ROOT / "templates", root / "templates")
+    return root
+
+
+def git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_new_records_the_public_url_and_the_version_tag(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "svc"
+
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults")
+
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == store.TEMPLATE_URL
+    assert answers["_commit"].startswith(f"v{__version__}")
+    assert answers["_commit"] in git(store.store_path(), "tag").split()
+
+
+def test_the_same_files_are_stored_once(tmp_path: Path) -> None:
+    root = template_copy(tmp_path, "template")
+
+    assert store.add_version(root, "7.0.0") == "v7.0.0"
+    assert store.add_version(root, "7.0.0") == "v7.0.0"
+
+
+def test_changed_files_never_rewrite_a_released_version(tmp_path: Path) -> None:
+    root = template_copy(tmp_path, "template")
+    released = store.add_version(root, "8.0.0")
+    (root / "templates" / "flask" / "questions.yml").write_text("# edited\n", encoding="utf-8")
+
+    edited = store.add_version(root, "8.0.0")
+
+    assert released == "v8.0.0"
+    assert edited.startswith("v8.0.0+") and edited != released
+    assert "edited" not in git(store.store_path(), "show", "v8.0.0:templates/flask/questions.yml")
+
+
+def test_a_project_updates_offline_to_a_later_version_keeping_its_edits(tmp_path: Path) -> None:
+    old = template_copy(tmp_path, "old")
+    project = tmp_path / "svc"
+    with store.redirected_to_store():
+        copier.run_copy(
+            store.TEMPLATE_URL,
+            project,
+            data={"framework": "flask"},
+            defaults=True,
+            quiet=True,
+            vcs_ref=store.add_version(old, "9.0.0"),
+        )
+    git(project, "init", "-q")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\nOur team's notes.\n")
+    git(project, "add", "-A")
+    git(project, "-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "generated + edit")
+    new = template_copy(tmp_path, "new")
+    gitignore = new / "templates" / "_shared" / "gitignore.jinja"
+    gitignore.write_text(gitignore.read_text() + "\n# added by template 9.1.0\n")
+    store.add_version(new, "9.1.0")
+
+    with store.redirected_to_store():
+        copier.run_update(project, defaults=True, overwrite=True, quiet=True)
+
+    assert "Our team's notes." in readme.read_text()
+    assert "# added by template 9.1.0" in (project / ".gitignore").read_text()
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["_commit"], answers["_src_path"]) == ("v9.1.0", store.TEMPLATE_URL)
