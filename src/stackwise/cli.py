@@ -260,10 +260,86 @@ def new_command(
     out.print("  uv sync && uv run pytest")
 
 
+ProjectArgument = Annotated[
+    Path, typer.Argument(help="The generated project (default: this directory).")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="Template version, e.g. v0.2.0 (default: the newest).")
+]
+
+
+@app.command("status")
+def status_command(
+    path: ProjectArgument = Path(),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Show a project's template, version, answers, and the files its owner changed."""
+    from stackwise.lifecycle import status
+
+    state = status(path.absolute())
+    if as_json:
+        report = {
+            "path": str(state.path),
+            "template": state.source,
+            "version": state.version,
+            "latest": state.latest,
+            "update_available": state.update_available,
+            "answers": state.answers,
+            "changed_by_owner": state.changed_by_owner,
+        }
+        print(json.dumps(report, indent=2, default=str))
+        return
+    table = Table(title=f"{state.path}", title_justify="left", show_header=False)
+    table.add_row("Template", state.source)
+    newer = f" (update available: {state.latest})" if state.update_available else " (newest)"
+    table.add_row("Version", state.version + newer)
+    for name, value in state.answers.items():
+        table.add_row(f"  {name}", str(value))
+    table.add_row("Changed by you", "\n".join(state.changed_by_owner) or "nothing")
+    out.print(table)
+
+
+@app.command("diff")
+def diff_command(path: ProjectArgument = Path(), to: ToOption = None) -> None:
+    """Show what an update would change, without touching the project."""
+    from stackwise.lifecycle import diff
+
+    print(diff(path.absolute(), to) or "Nothing to update.")
+
+
+@app.command("update")
+def update_command(
+    path: ProjectArgument = Path(),
+    to: ToOption = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option("--data", "-d", help="Change an answer: KEY=VALUE (repeatable)."),
+    ] = None,
+) -> None:
+    """Merge template changes into a project, keeping its owner's edits."""
+    from stackwise.lifecycle import update
+    from stackwise.render import parse_data
+
+    summary = update(path.absolute(), to, parse_data(data or []))
+    out.print(f"Updated {summary.version_before} -> {summary.version_after}")
+    for label, names in (
+        ("updated", summary.updated),
+        ("added", summary.added),
+        ("removed", summary.removed),
+        ("in conflict", summary.conflicts),
+    ):
+        out.print(f"  {label}: {', '.join(names) or 'none'}")
+    if summary.conflicts:
+        out.print("Resolve the <<<<<<< markers in the files in conflict, then commit.")
+        raise typer.Exit(1)
+    out.print("Review with `git diff`, then commit.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every StackwiseError into one line on stderr."""
     try:
-        app(args=argv, prog_name="stackwise", standalone_mode=False)
+        # Without standalone mode click hands back typer.Exit's code instead of raising it.
+        code = app(args=argv, prog_name="stackwise", standalone_mode=False)
     except StackwiseError as error:
         return _fail(error.message, error.exit_code)
     except typer.Exit as done:
@@ -275,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             print(error.format_message())
             return 0
         return _fail(error.format_message(), EXIT_USAGE)
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _fail(message: str, exit_code: int) -> int:

@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -264,28 +263,10 @@ def _answer_error(error: ValueError) -> str:
     return " ".join(text.split())
 
 
-def _git(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
-    try:
-        completed = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env={**os.environ, **(env or {})},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed; install it or pass --no-git") from None
-    except subprocess.CalledProcessError as error:
-        detail = (error.stderr or error.stdout).strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else error}") from None
-    return completed.stdout.strip()
-
-
 def _git_identity() -> dict[str, str]:
     """The user's git name and email as default answers, like a cookiecutterrc would give."""
     try:
-        configured = _git(["config", "--get-regexp", r"^user\.(name|email)$"], cwd=Path.cwd())
+        configured = store.git(["config", "--get-regexp", r"^user\.(name|email)$"], cwd=Path.cwd())
     except GitError:  # no git, or no identity configured
         return {}
     keys = {"user.name": "author_name", "user.email": "author_email"}
@@ -301,8 +282,8 @@ def _git_first_commit(project: Path, identity: Mapping[str, str]) -> bool:
     """`git init` and commit everything, so `stackwise update` has a clean tree to merge into."""
     if (project / ".git").exists():
         return False
-    _git(["init", "--quiet", "--initial-branch=main"], cwd=project)
-    _git(["add", "--all"], cwd=project)
+    store.git(["init", "--quiet", "--initial-branch=main"], cwd=project)
+    store.git(["add", "--all"], cwd=project)
     env: dict[str, str] = {}
     if "author_email" not in identity:
         # Without a configured identity git refuses to commit; use the project's author.
@@ -316,5 +297,5 @@ def _git_first_commit(project: Path, identity: Mapping[str, str]) -> bool:
             "GIT_COMMITTER_EMAIL": email,
         }
     message = "Generate project with stackwise"
-    _git(["commit", "--quiet", "--no-verify", "-m", message], project, env)
+    store.git(["commit", "--quiet", "--no-verify", "-m", message], env, cwd=project)
     return True

@@ -45,21 +45,23 @@ def store_path() -> Path:
     return platformdirs.user_data_path("stackwise") / "templates.git"
 
 
-def _git(args: list[str], env: dict[str, str] | None = None) -> str:
+def git(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
+    """Run git; a missing git or a failing command is one GitError line."""
     try:
         completed = subprocess.run(
             ["git", *args],
+            cwd=cwd,
             env={**os.environ, **(env or {})},
             capture_output=True,
             text=True,
             check=False,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed; stackwise keeps template versions with it") from None
+        raise GitError("git is not installed; stackwise needs it for template versions") from None
     if completed.returncode != 0:
         detail = (completed.stderr or completed.stdout).strip().splitlines()
-        raise GitError(f"template store: git {args[0]} failed: {detail[-1] if detail else ''}")
-    return completed.stdout.strip()
+        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else ''}")
+    return completed.stdout.rstrip()  # leading spaces matter in `git status --porcelain`
 
 
 def _tree_of(template_root: Path, store: Path) -> str:
@@ -70,13 +72,13 @@ def _tree_of(template_root: Path, store: Path) -> str:
             "GIT_WORK_TREE": str(template_root),
             "GIT_INDEX_FILE": str(Path(scratch) / "index"),
         }
-        _git(["add", "--force", "--", *TEMPLATE_PATHS], env)
-        return _git(["write-tree"], env)
+        git(["add", "--force", "--", *TEMPLATE_PATHS], env)
+        return git(["write-tree"], env)
 
 
 def _tag_tree(store: Path, tag: str) -> str | None:
     try:
-        return _git(["--git-dir", str(store), "rev-parse", "--verify", "-q", f"{tag}^{{tree}}"])
+        return git(["--git-dir", str(store), "rev-parse", "--verify", "-q", f"{tag}^{{tree}}"])
     except GitError:
         return None
 
@@ -90,18 +92,18 @@ def add_version(template_root: Path, version: str = __version__) -> str:
     store = store_path()
     if not (store / "HEAD").is_file():
         store.parent.mkdir(parents=True, exist_ok=True)
-        _git(["init", "--bare", "--quiet", str(store)])
+        git(["init", "--bare", "--quiet", str(store)])
     tree = _tree_of(template_root, store)
     for tag in (f"v{version}", f"v{version}+{tree[:12]}"):
         existing = _tag_tree(store, tag)
         if existing == tree:
             return tag
         if existing is None:
-            commit = _git(
+            commit = git(
                 ["--git-dir", str(store), "commit-tree", tree, "-m", f"stackwise template {tag}"],
                 STORE_IDENTITY,
             )
-            _git(["--git-dir", str(store), "tag", tag, commit])
+            git(["--git-dir", str(store), "tag", tag, commit])
             return tag
     raise GitError(f"template store {store}: tag v{version}+{tree[:12]} holds other files")
 
