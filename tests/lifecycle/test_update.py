@@ -310,7 +310,7 @@ def test_status_and_diff_refuse_a_directory_that_was_not_generated(
 
 
 def test_status_of_a_project_on_the_newest_version(versions: TemplateVersions, run_cli) -> None:  # type: ignore[no-untyped-def]
-    project = versions.generate(versions.release("99.0.0"))
+    project = versions.generate(versions.release("999.0.0"))
 
     report = json.loads(run_cli("status", str(project), "--json").stdout)
 
