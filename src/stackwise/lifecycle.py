@@ -5,20 +5,22 @@ from __future__ import annotations
 import filecmp
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from stackwise import store
 from stackwise.catalog import builtin_root
 from stackwise.errors import RenderError, UsageError
+from stackwise.render import ANSWERS_FILE
 
-ANSWERS_FILE = ".copier-answers.yml"
+if TYPE_CHECKING:
+    from packaging.version import Version
+
 # Lines copier writes around a conflict it leaves inline (conflict="inline").
 CONFLICT_MARKER = "<<<<<<< before updating"
 # Not part of what the template renders: the repository itself and local, secret settings.
@@ -44,9 +46,7 @@ class Status:
 
     @property
     def update_available(self) -> bool:
-        from packaging.version import Version  # copier depends on packaging
-
-        return Version(self.latest.lstrip("v")) > Version(self.version.lstrip("v"))
+        return _version_of(self.latest) > _version_of(self.version)
 
 
 @dataclass(frozen=True)
@@ -73,31 +73,33 @@ def recorded(path: Path) -> dict[str, Any]:
     return answers
 
 
+def _version_of(tag: str) -> Version:
+    """A tag such as `v0.2.0` as a PEP 440 version; a tag that is not one sorts first."""
+    from packaging.version import InvalidVersion, Version  # copier depends on packaging
+
+    try:
+        return Version(tag.lstrip("v"))
+    except InvalidVersion:
+        return Version("0")
+
+
 def latest_version() -> str:
     """The newest template version in the store, after adding the running stackwise's own."""
-    from packaging.version import InvalidVersion, Version
-
     store.add_version(builtin_root())
     tags = store.git(["--git-dir", str(store.store_path()), "tag"]).split()
-
-    def key(tag: str) -> Version:
-        try:
-            return Version(tag.lstrip("v"))
-        except InvalidVersion:
-            return Version("0")
-
-    return max(tags, key=key)
+    return max(tags, key=_version_of)
 
 
 def status(path: Path) -> Status:
     answers = recorded(path)
+    latest = latest_version()  # also puts the running stackwise's version in the store
     with _rendered_as_generated(path, answers) as pristine:
         changed = _files_changed(pristine, path)
     return Status(
         path=path,
         source=str(answers["_src_path"]),
         version=str(answers["_commit"]),
-        latest=latest_version(),
+        latest=latest,
         answers={k: v for k, v in answers.items() if not k.startswith("_")},
         changed_by_owner=changed,
     )
@@ -155,15 +157,14 @@ def update(
 
 def _run_update(path: Path, to: str | None, data: dict[str, str]) -> None:
     import copier
-    from copier.errors import CopierError, DirtyLocalWarning
+    from copier.errors import CopierError
     from plumbum import ProcessExecutionError  # how copier reports a failed git step
 
     target = to or latest_version()
     if not target.startswith("v"):
         target = f"v{target}"
     try:
-        with warnings.catch_warnings(), store.redirected_to_store():
-            warnings.simplefilter("ignore", DirtyLocalWarning)
+        with store.redirected_to_store():
             copier.run_update(
                 dst_path=path,
                 vcs_ref=target,
@@ -191,7 +192,6 @@ def _rendered_as_generated(path: Path, answers: Mapping[str, Any]) -> Iterator[P
     data = {k: v for k, v in answers.items() if not k.startswith("_")}
     with tempfile.TemporaryDirectory(prefix="stackwise-status-") as scratch:
         pristine = Path(scratch) / path.name
-        store.add_version(builtin_root())
         try:
             with store.redirected_to_store():
                 copier.run_copy(

@@ -7,7 +7,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -211,12 +210,11 @@ def _copy(
 ) -> None:
     # copier costs ~0.4 s to import; only commands that render pay for it.
     import copier
-    from copier.errors import CopierAnswersInterrupt, CopierError, DirtyLocalWarning
+    from copier.errors import CopierAnswersInterrupt, CopierError
 
     version = store.add_version(template.source)
     try:
-        with warnings.catch_warnings(), store.redirected_to_store():
-            warnings.simplefilter("ignore", DirtyLocalWarning)
+        with store.redirected_to_store():
             copier.run_copy(
                 # The public URL goes into .copier-answers.yml; git reads it from the store.
                 src_path=store.TEMPLATE_URL,
