@@ -23,6 +23,13 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_user_configuration(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No team configuration of the machine's user reaches the tests; each test brings its own."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    os.environ.pop("STACKWISE_CONFIG", None)
+
+
 @dataclass
 class CliResult:
     exit_code: int

@@ -1,16 +1,29 @@
-"""Where templates come from and what they ask: the built-in template shipped with stackwise."""
+"""Where templates come from and what they ask: the built-in ones shipped with stackwise, and a
+team's own copier templates registered in its configuration."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from stackwise import __version__
+from stackwise import __version__, store
 from stackwise.chooser import check_choice
+from stackwise.errors import UsageError
+
+if TYPE_CHECKING:
+    from stackwise.config import TeamConfig
+
+# Where copier records a project's template and answers, unless a layer needs its own file.
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+class TemplateSourceError(UsageError):
+    """A team template's source or pinned ref cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +43,37 @@ class Question:
 
 @dataclass(frozen=True)
 class TemplateInfo:
+    """A template copier can render, with the template rendered under it, if any."""
+
     name: str
     framework: str
     version: str
-    source: Path
+    source: str  # what copier records as _src_path: the public URL, a path or a git URL
     questions: tuple[Question, ...]
+    root: Path | None = None  # built-in only: the directory whose copier.yml is `version`
+    ref: str | None = None  # the tag or commit copier renders; None for a built-in's own
+    base: TemplateInfo | None = None  # a team template's `extends`, rendered first
+    answers_file: str = ANSWERS_FILE
+    trusted: bool = True  # copier may run the template's tasks and migrations
+    description: str = ""
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.root is not None
+
+    def layers(self) -> list[TemplateInfo]:
+        """The templates rendered into one project, in order: base first."""
+        return [*(self.base.layers() if self.base else []), self]
+
+    def all_questions(self) -> list[Question]:
+        seen: dict[str, Question] = {}
+        for layer in self.layers():
+            for question in layer.questions:
+                seen.setdefault(question.name, question)
+        return list(seen.values())
 
     def question_names(self) -> frozenset[str]:
-        return frozenset(q.name for q in self.questions)
+        return frozenset(q.name for q in self.all_questions())
 
 
 def builtin_root() -> Path:
@@ -56,22 +92,27 @@ _IgnoreIncludes.add_constructor("!include", lambda loader, node: None)
 
 
 def _questions(path: Path) -> list[Question]:
-    questions: list[Question] = []
-    for document in yaml.load_all(path.read_text(encoding="utf-8"), Loader=_IgnoreIncludes):
-        for name, spec in (document or {}).items():
-            if name.startswith("_") or not isinstance(spec, dict):
-                continue
-            choices = spec.get("choices", ())
-            values = choices.values() if isinstance(choices, dict) else choices
-            questions.append(
-                Question(
-                    name=name,
-                    help=spec.get("help", ""),
-                    default=spec.get("default"),
-                    choices=tuple(str(v) for v in values),
-                    multiselect=bool(spec.get("multiselect", False)),
-                )
+    documents = yaml.load_all(path.read_text(encoding="utf-8"), Loader=_IgnoreIncludes)
+    return [q for document in documents for q in _questions_in(document or {})]
+
+
+def _questions_in(specs: Mapping[str, Any]) -> list[Question]:
+    """Questions from copier's `name: spec` mapping; `_settings` and shorthand answers skipped."""
+    questions = []
+    for name, spec in specs.items():
+        if name.startswith("_") or not isinstance(spec, dict):
+            continue
+        choices = spec.get("choices", ())
+        values = choices.values() if isinstance(choices, dict) else choices
+        questions.append(
+            Question(
+                name=name,
+                help=spec.get("help", ""),
+                default=spec.get("default"),
+                choices=tuple(str(v) for v in values),
+                multiselect=bool(spec.get("multiselect", False)),
             )
+        )
     return questions
 
 
@@ -85,13 +126,77 @@ def builtin_templates() -> dict[str, TemplateInfo]:
             name=path.parent.name,
             framework=path.parent.name,
             version=__version__,
-            source=root,
+            source=store.TEMPLATE_URL,
             questions=tuple(shared + _questions(path)),
+            root=root,
         )
         for path in sorted(root.glob("templates/*/questions.yml"))
     }
 
 
-def template_for(framework: str) -> TemplateInfo:
+def team_template(config: TeamConfig, name: str) -> TemplateInfo:
+    """The team template `[templates.NAME]`, its questions read at its pinned ref."""
+    entry = config.templates[name]
+    source = config.template_root(entry)
+    if not entry.is_git_url and not Path(source).is_dir():
+        raise TemplateSourceError(f"team template {name}: {source} is not a directory")
+    questions, answers_file = _read_template(name, source, entry.ref)
+    base = builtin_templates()[entry.extends] if entry.extends else None
+    if base is not None and answers_file == ANSWERS_FILE:
+        # Two templates in one project each need their own record for `update`.
+        answers_file = f".copier-answers.{name}.yml"
+    return TemplateInfo(
+        name=name,
+        framework=entry.framework or str(entry.extends),
+        version=entry.ref or "unversioned",
+        source=source,
+        questions=tuple(questions),
+        ref=entry.ref,
+        base=base,
+        answers_file=answers_file,
+        trusted=entry.trusted,
+        description=entry.description,
+    )
+
+
+def _read_template(name: str, source: str, ref: str | None) -> tuple[list[Question], str]:
+    """Questions and answers file of any copier template, read the way copier reads it."""
+    from copier._template import Template  # copier's reader: handles !include and git refs
+    from copier.errors import CopierError
+    from plumbum import ProcessExecutionError
+
+    template = Template(url=source, ref=ref)
+    try:
+        with store.redirected_to_store():
+            return _questions_in(template.questions_data), str(template.answers_relpath)
+    except ProcessExecutionError:
+        raise TemplateSourceError(f"team template {name}: cannot read {source}") from None
+    except (CopierError, ValueError, OSError, yaml.YAMLError) as error:
+        # e.g. "Unknown revision: 'v9'" for a ref the repository does not have
+        detail = " ".join(str(error).split())
+        raise TemplateSourceError(f"team template {name} ({source}): {detail}") from None
+    finally:
+        template._cleanup()
+
+
+def all_templates(config: TeamConfig) -> dict[str, TemplateInfo]:
+    """Built-in templates, then the team's, by name."""
+    return {**builtin_templates(), **{n: team_template(config, n) for n in config.templates}}
+
+
+def template_named(name: str, config: TeamConfig) -> TemplateInfo:
+    if name in config.templates:
+        return team_template(config, name)
+    known = [*builtin_templates(), *config.templates]
+    return builtin_templates()[check_choice("template", name, known)]
+
+
+def template_for(framework: str, config: TeamConfig | None = None) -> TemplateInfo:
+    """The team's first template for `framework` if it has one, else the built-in one."""
     templates = builtin_templates()
-    return templates[check_choice("framework", framework, templates)]
+    check_choice("framework", framework, templates)
+    if config is not None:
+        for name, entry in config.templates.items():
+            if (entry.framework or entry.extends) == framework:
+                return team_template(config, name)
+    return templates[framework]

@@ -15,9 +15,11 @@ class Requirements:
     use_case: str | None = None
     needs: frozenset[str] = field(default_factory=frozenset)
     team_knows: str | None = None
+    prefer: str | None = None  # the framework a team configuration prefers
 
     @property
     def is_empty(self) -> bool:
+        """Nothing was said about the project (a team preference is not about the project)."""
         return self.use_case is None and not self.needs and self.team_knows is None
 
 
@@ -65,8 +67,9 @@ def validate(requirements: Requirements, guide: Guide) -> None:
         check_choice("use case", requirements.use_case, guide.use_cases)
     for need in sorted(requirements.needs):
         check_choice("need", need, guide.needs)
-    if requirements.team_knows is not None:
-        check_choice("framework", requirements.team_knows, guide.frameworks)
+    for framework in (requirements.team_knows, requirements.prefer):
+        if framework is not None:
+            check_choice("framework", framework, guide.frameworks)
 
 
 def _caveat_applies(caveat: Caveat, requirements: Requirements) -> bool:
@@ -109,6 +112,10 @@ def _rank_one(framework: str, requirements: Requirements, guide: Guide) -> Ranke
     if requirements.team_knows == framework:
         score += points.team_points
         reasons.append(f"Your team already knows {guide.frameworks[framework].label}.")
+
+    if requirements.prefer == framework:
+        score += points.prefer_points
+        reasons.append(f"Your team configuration prefers {guide.frameworks[framework].label}.")
 
     caveats.extend(
         c.text

@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from stackwise import __version__
-from stackwise.catalog import builtin_templates, template_for
+from stackwise.catalog import TemplateInfo, builtin_templates
 from stackwise.chooser import Recommendation, Requirements, check_choice, recommend
 from stackwise.errors import EXIT_USAGE, Interrupted, StackwiseError, UsageError
 from stackwise.guide import Guide, load_guide
+
+if TYPE_CHECKING:
+    from stackwise.config import TeamConfig
 
 app = typer.Typer(
     name="stackwise",
@@ -48,16 +51,50 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Team configuration (default: $STACKWISE_CONFIG, ./stackwise.toml, "
+            "[tool.stackwise] in ./pyproject.toml, then the user config directory).",
+        ),
+    ] = None,
 ) -> None:
     """Pick Django, Flask or FastAPI for what you are building, and generate the project."""
+    ctx.obj = config
 
 
-def _requirements(use_case: str | None, needs: list[str] | None, team: str | None) -> Requirements:
-    return Requirements(use_case=use_case, needs=frozenset(needs or ()), team_knows=team)
+def _team_config(ctx: typer.Context) -> TeamConfig:
+    from stackwise.config import load_config  # pydantic is only paid for when it is needed
+
+    return load_config(ctx.obj)
+
+
+def _requirements(
+    use_case: str | None, needs: list[str] | None, team: str | None, config: TeamConfig
+) -> Requirements:
+    return Requirements(
+        use_case=use_case,
+        needs=frozenset(needs or ()),
+        team_knows=team or config.chooser.team_knows,
+        prefer=config.chooser.prefer,
+    )
+
+
+def _team_lines(config: TeamConfig, guide: Guide) -> list[str]:
+    """What the recommendation took from the team configuration, for people to see."""
+    if config.path is None:
+        return []
+    lines = [f"Weighed the team configuration {config.path}."]
+    for name, entry in config.templates.items():
+        framework = guide.frameworks[entry.framework or str(entry.extends)].label
+        lines.append(f"Team template for {framework}: {name} (stackwise new --template {name})")
+    return lines
 
 
 def _ranking_table(recommendation: Recommendation, guide: Guide) -> Table:
@@ -81,6 +118,7 @@ def _ranking_table(recommendation: Recommendation, guide: Guide) -> Table:
 
 @app.command("recommend")
 def recommend_command(
+    ctx: typer.Context,
     use_case: UseCaseOption = None,
     need: NeedOption = None,
     team_knows: TeamOption = None,
@@ -88,12 +126,20 @@ def recommend_command(
 ) -> None:
     """Recommend a framework for what you are building, with reasons."""
     guide = load_guide()
-    requirements = _requirements(use_case, need, team_knows)
+    config = _team_config(ctx)
+    requirements = _requirements(use_case, need, team_knows, config)
     recommendation = recommend(requirements, guide)
     if as_json:
-        print(json.dumps(recommendation.to_dict(), indent=2))
+        report = recommendation.to_dict()
+        report["team_config"] = str(config.path) if config.path else None
+        report["team_templates"] = {
+            name: entry.framework or entry.extends for name, entry in config.templates.items()
+        }
+        print(json.dumps(report, indent=2))
         return
     out.print(_ranking_table(recommendation, guide))
+    for line in _team_lines(config, guide):
+        out.print(line, soft_wrap=True)  # a path is not cut across lines
     if requirements.is_empty:
         out.print("Say what you are building (--use-case, --need) for a reasoned answer.")
 
@@ -133,21 +179,33 @@ def compare_command() -> None:
     )
 
 
+def _kind(template: TemplateInfo) -> str:
+    if template.is_builtin:
+        return "built in"
+    return f"team, extends {template.base.name}" if template.base else "team"
+
+
 @app.command("templates")
 def templates_command(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """List the templates stackwise can render, with their options."""
-    templates = builtin_templates()
+    """List the built-in and team templates stackwise can render, with their options."""
+    from stackwise.catalog import all_templates
+
+    templates = all_templates(_team_config(ctx))
     if as_json:
         listing = [
             {
                 "name": t.name,
+                "kind": "builtin" if t.is_builtin else "team",
                 "framework": t.framework,
                 "version": t.version,
-                "source": str(t.source),
+                "source": t.source,
+                "extends": t.base.name if t.base else None,
                 "options": {
-                    q.name: {"default": q.default, "choices": list(q.choices)} for q in t.questions
+                    q.name: {"default": q.default, "choices": list(q.choices)}
+                    for q in t.all_questions()
                 },
             }
             for t in templates.values()
@@ -155,18 +213,20 @@ def templates_command(
         print(json.dumps(listing, indent=2, default=str))
         return
     for template in templates.values():
-        table = Table(title=f"{template.name} {template.version} (built in)", title_justify="left")
+        title = f"{template.name} {template.version} ({_kind(template)})"
+        table = Table(title=title, title_justify="left")
         table.add_column("Option (--data KEY=VALUE)")
         table.add_column("Default")
         table.add_column("Choices")
         table.add_column("Meaning")
-        for q in template.questions:
+        for q in template.all_questions():
             table.add_row(q.name, q.default_text, ", ".join(q.choices), q.help)
         out.print(table)
 
 
 @app.command("new")
 def new_command(
+    ctx: typer.Context,
     destination: Annotated[
         Path | None, typer.Argument(help="Directory to create the project in.")
     ] = None,
@@ -175,6 +235,10 @@ def new_command(
         typer.Option(
             "--framework", "-f", help="django, flask, fastapi, or auto (use the recommendation)."
         ),
+    ] = None,
+    template_name: Annotated[
+        str | None,
+        typer.Option("--template", "-t", help="A built-in or team template by name."),
     ] = None,
     use_case: UseCaseOption = None,
     need: NeedOption = None,
@@ -204,6 +268,8 @@ def new_command(
 ) -> None:
     """Create a project: recommend a framework, ask its questions, render it."""
     from stackwise import prompt
+    from stackwise.catalog import template_for, template_named
+    from stackwise.config import team_answers
     from stackwise.render import NewProject, new_project, parse_data, read_answers_file
 
     guide = load_guide()
@@ -211,12 +277,21 @@ def new_command(
     if interactive and not sys.stdin.isatty():
         raise UsageError("no terminal to ask questions in: pass --defaults or --no-input")
 
+    config = _team_config(ctx)
     answers = read_answers_file(answers_file) if answers_file else {}
     answers.update(parse_data(data or []))
     framework = framework or answers.pop("framework", None)
+    template = template_named(template_name, config) if template_name else None
+    if template is not None:
+        if framework not in (None, "auto", template.framework):
+            raise UsageError(
+                f"template {template.name} is a {template.framework} template, "
+                f"not {framework}; drop --framework"
+            )
+        framework = template.framework
     if framework not in (None, "auto"):
         check_choice("framework", framework, builtin_templates())
-    requirements = _requirements(use_case, need, team_knows)
+    requirements = _requirements(use_case, need, team_knows, config)
     recommendation = recommend(requirements, guide)  # validates use case, needs and team too
 
     if destination is None:
@@ -232,16 +307,22 @@ def new_command(
     elif framework in (None, "auto"):
         framework = recommendation.recommended
         label = guide.frameworks[framework].label
-        if requirements.is_empty:
-            out.print(f"Using {label}, the most general choice (--use-case/--need refine it).")
-        else:
+        if recommendation.ranking[0].reasons:
             out.print(f"Using {label}, the recommendation for your input.")
+        else:
+            out.print(f"Using {label}, the most general choice (--use-case/--need refine it).")
 
+    if template is None:
+        template = template_for(framework, config)
+        if not template.is_builtin:
+            out.print(f"Using the team template {template.name} {template.version}.")
+    team_data, team_defaults = team_answers(config, template, answers)
     rendered = new_project(
         NewProject(
             destination=destination,
-            template=template_for(framework),
-            data=answers,
+            template=template,
+            data=team_data,
+            defaults=team_defaults,
             prompt=interactive,
             pretend=pretend,
             git=not no_git,
@@ -270,29 +351,40 @@ ToOption = Annotated[
 
 @app.command("status")
 def status_command(
+    ctx: typer.Context,
     path: ProjectArgument = Path(),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show a project's template, version, answers, and the files its owner changed."""
     from stackwise.lifecycle import status
 
-    state = status(path.absolute())
+    state = status(path.absolute(), _team_config(ctx))
     if as_json:
+        layers = [
+            {
+                "template": layer.source,
+                "version": layer.version,
+                "latest": layer.latest,
+                "answers_file": layer.answers_file,
+            }
+            for layer in state.layers
+        ]
         report = {
             "path": str(state.path),
-            "template": state.source,
-            "version": state.version,
-            "latest": state.latest,
+            "template": state.template.source,
+            "version": state.template.version,
+            "latest": state.template.latest,
             "update_available": state.update_available,
+            "layers": layers,
             "answers": state.answers,
             "changed_by_owner": state.changed_by_owner,
         }
         print(json.dumps(report, indent=2, default=str))
         return
     table = Table(title=f"{state.path}", title_justify="left", show_header=False)
-    table.add_row("Template", state.source)
-    newer = f" (update available: {state.latest})" if state.update_available else " (newest)"
-    table.add_row("Version", state.version + newer)
+    for layer in state.layers:
+        newer = f" (update available: {layer.latest})" if layer.update_available else " (newest)"
+        table.add_row("Template", f"{layer.source} {layer.version}{newer}")
     for name, value in state.answers.items():
         table.add_row(f"  {name}", str(value))
     table.add_row("Changed by you", "\n".join(state.changed_by_owner) or "nothing")
@@ -300,15 +392,16 @@ def status_command(
 
 
 @app.command("diff")
-def diff_command(path: ProjectArgument = Path(), to: ToOption = None) -> None:
+def diff_command(ctx: typer.Context, path: ProjectArgument = Path(), to: ToOption = None) -> None:
     """Show what an update would change, without touching the project."""
     from stackwise.lifecycle import diff
 
-    print(diff(path.absolute(), to) or "Nothing to update.")
+    print(diff(path.absolute(), _team_config(ctx), to) or "Nothing to update.")
 
 
 @app.command("update")
 def update_command(
+    ctx: typer.Context,
     path: ProjectArgument = Path(),
     to: ToOption = None,
     data: Annotated[
@@ -320,7 +413,7 @@ def update_command(
     from stackwise.lifecycle import update
     from stackwise.render import parse_data
 
-    summary = update(path.absolute(), to, parse_data(data or []))
+    summary = update(path.absolute(), _team_config(ctx), to, parse_data(data or []))
     out.print(f"Updated {summary.version_before} -> {summary.version_after}")
     for label, names in (
         ("updated", summary.updated),

@@ -63,6 +63,7 @@ class Scoring:
     fit_points: int
     need_points: int
     team_points: int
+    prefer_points: int
     tie_order: tuple[str, ...]
 
 

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from stackwise import store
-from stackwise.catalog import builtin_root
+from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import RenderError, UsageError
-from stackwise.render import ANSWERS_FILE
 
 if TYPE_CHECKING:
     from packaging.version import Version
+
+    from stackwise.catalog import TemplateInfo
+    from stackwise.config import TeamConfig, TeamTemplate
 
 # Lines copier writes around a conflict it leaves inline (conflict="inline").
 CONFLICT_MARKER = "<<<<<<< before updating"
@@ -36,17 +38,42 @@ class DirtyTreeError(UsageError):
 
 
 @dataclass(frozen=True)
-class Status:
-    path: Path
+class Layer:
+    """One template rendered into the project, as its answers file records it."""
+
+    answers_file: str
     source: str
     version: str
-    latest: str
     answers: dict[str, Any]
-    changed_by_owner: list[str] = field(default_factory=list)
+    latest: str  # the built-in's newest version, or the ref the team configuration pins
+    builtin: bool
+    trusted: bool  # copier may run the template's migrations
 
     @property
     def update_available(self) -> bool:
-        return _version_of(self.latest) > _version_of(self.version)
+        if self.builtin:
+            return _version_of(self.latest) > _version_of(self.version)
+        return self.latest != self.version
+
+
+@dataclass(frozen=True)
+class Status:
+    path: Path
+    layers: list[Layer]
+    changed_by_owner: list[str] = field(default_factory=list)
+
+    @property
+    def template(self) -> Layer:
+        """The template the project was made from; the others are rendered under it."""
+        return self.layers[-1]
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return {k: v for layer in self.layers for k, v in layer.answers.items()}
+
+    @property
+    def update_available(self) -> bool:
+        return any(layer.update_available for layer in self.layers)
 
 
 @dataclass(frozen=True)
@@ -59,11 +86,12 @@ class UpdateSummary:
     conflicts: list[str]
 
 
-def recorded(path: Path) -> dict[str, Any]:
-    """The answers file of the project at `path`, or one clear error."""
-    answers_file = path / ANSWERS_FILE
+def recorded(answers_file: Path) -> dict[str, Any]:
+    """One answers file of a generated project, or one clear error."""
     if not answers_file.is_file():
-        raise NotGeneratedError(f"{path} is not a generated project (no {ANSWERS_FILE})")
+        raise NotGeneratedError(
+            f"{answers_file.parent} is not a generated project (no {answers_file.name})"
+        )
     try:
         answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -71,6 +99,43 @@ def recorded(path: Path) -> dict[str, Any]:
     if not isinstance(answers, dict) or not answers.get("_src_path") or not answers.get("_commit"):
         raise NotGeneratedError(f"{answers_file} does not record a template source and version")
     return answers
+
+
+def project_layers(path: Path, config: TeamConfig) -> list[Layer]:
+    """The templates in the project: `.copier-answers.yml`, then a team layer's own file."""
+    names = [ANSWERS_FILE, *sorted(p.name for p in path.glob(".copier-answers.*.yml"))]
+    layers = []
+    latest_builtin: str | None = None
+    for name in names:
+        if name == ANSWERS_FILE and not (path / name).is_file() and len(names) > 1:
+            continue  # a team template that extends nothing may name its file itself
+        answers = recorded(path / name)
+        source, version = str(answers["_src_path"]), str(answers["_commit"])
+        builtin = source == store.TEMPLATE_URL
+        entry = _team_entry(config, source)
+        if builtin:
+            latest_builtin = latest_builtin or latest_version()
+            latest, trusted = latest_builtin, True
+        elif entry is not None:
+            latest, trusted = entry.ref or version, entry.trusted
+        else:  # made from a template the configuration does not list: stay where it is
+            latest, trusted = version, False
+        layers.append(
+            Layer(
+                answers_file=name,
+                source=source,
+                version=version,
+                answers={k: v for k, v in answers.items() if not k.startswith("_")},
+                latest=latest,
+                builtin=builtin,
+                trusted=trusted,
+            )
+        )
+    return layers
+
+
+def _team_entry(config: TeamConfig, source: str) -> TeamTemplate | None:
+    return next((t for t in config.templates.values() if config.template_root(t) == source), None)
 
 
 def _version_of(tag: str) -> Version:
@@ -90,47 +155,43 @@ def latest_version() -> str:
     return max(tags, key=_version_of)
 
 
-def status(path: Path) -> Status:
-    answers = recorded(path)
-    latest = latest_version()  # also puts the running stackwise's version in the store
-    with _rendered_as_generated(path, answers) as pristine:
-        changed = _files_changed(pristine, path)
-    return Status(
-        path=path,
-        source=str(answers["_src_path"]),
-        version=str(answers["_commit"]),
-        latest=latest,
-        answers={k: v for k, v in answers.items() if not k.startswith("_")},
-        changed_by_owner=changed,
-    )
+def status(path: Path, config: TeamConfig) -> Status:
+    layers = project_layers(path, config)
+    with _rendered_as_generated(path, layers) as pristine:
+        changed = _files_changed(pristine, path, {layer.answers_file for layer in layers})
+    return Status(path=path, layers=layers, changed_by_owner=changed)
 
 
-def diff(path: Path, to: str | None = None) -> str:
+def diff(path: Path, config: TeamConfig, to: str | None = None) -> str:
     """What `update` would change, as a git diff; the project itself is not touched."""
-    recorded(path)
+    layers = project_layers(path, config)
     _require_clean_git_tree(path)
     with tempfile.TemporaryDirectory(prefix="stackwise-diff-") as scratch:
         trial = Path(scratch) / path.name
         shutil.copytree(path, trial, symlinks=True)
-        _run_update(trial, to, {})
+        _run_update(trial, layers, to, {})
         store.git(["add", "--all", "--intent-to-add"], cwd=trial)
         return store.git(["diff", "--no-color"], cwd=trial)
 
 
 def update(
-    path: Path, to: str | None = None, data: Mapping[str, str] | None = None
+    path: Path,
+    config: TeamConfig,
+    to: str | None = None,
+    data: Mapping[str, str] | None = None,
 ) -> UpdateSummary:
-    answers = recorded(path)
+    layers = project_layers(path, config)
     _require_clean_git_tree(path)
     changed = dict(data or {})
     if changed:
-        from stackwise.catalog import template_for
-        from stackwise.render import check_answer_names, lists_as_yaml
+        from stackwise.config import team_answers
+        from stackwise.render import check_answer_names
 
-        template = template_for(str(answers.get("framework")))
+        template = _template_of(layers[-1], config)
         check_answer_names(changed, template)
-        changed = lists_as_yaml(changed, template)
-    _run_update(path, to, changed)
+        checked, _ = team_answers(config, template, changed)  # refuses a locked answer
+        changed = {name: checked[name] for name in changed}
+    _run_update(path, layers, to, changed)
     changes = store.git(["status", "--porcelain", "--untracked-files=all"], cwd=path).splitlines()
     updated: list[str] = []
     added: list[str] = []
@@ -145,38 +206,81 @@ def update(
         for name in updated + added
         if (path / name).is_file() and CONFLICT_MARKER in _text(path / name)
     ]
+    answers_files = {layer.answers_file for layer in layers}
     return UpdateSummary(
-        version_before=str(answers["_commit"]),
-        version_after=str(recorded(path)["_commit"]),
-        updated=sorted(set(updated) - {ANSWERS_FILE}),
+        version_before=layers[-1].version,
+        version_after=str(recorded(path / layers[-1].answers_file)["_commit"]),
+        updated=sorted(set(updated) - answers_files),
         added=sorted(added),
         removed=sorted(removed),
         conflicts=sorted(conflicts),
     )
 
 
-def _run_update(path: Path, to: str | None, data: dict[str, str]) -> None:
+def _template_of(layer: Layer, config: TeamConfig) -> TemplateInfo:
+    """The template that made `layer`, to check answers against its questions."""
+    from stackwise.catalog import team_template, template_for
+
+    if layer.builtin:
+        return template_for(str(layer.answers.get("framework")))
+    for name, entry in config.templates.items():
+        if config.template_root(entry) == layer.source:
+            return team_template(config, name)
+    raise UsageError(
+        f"the project's template {layer.source} is not in {config.label}; "
+        "list it under [templates] to change answers"
+    )
+
+
+def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[str, str]) -> None:
+    """Update every layer, base first; `to` moves the top one, the others go to their latest.
+
+    Copier refuses a dirty tree, so each layer's result is committed for the next one to
+    merge into, and the commits are undone at the end: the owner reviews one set of changes.
+    """
+    start = store.git(["rev-parse", "HEAD"], cwd=path)
+    for index, layer in enumerate(layers):
+        if index:
+            store.git(["add", "--all"], cwd=path)
+            message = f"stackwise: {layers[index - 1].answers_file} updated"
+            store.git(
+                ["commit", "--quiet", "--no-verify", "--allow-empty", "-m", message],
+                store.STORE_IDENTITY,
+                cwd=path,
+            )
+        target = to if to and layer is layers[-1] else layer.latest
+        if layer.builtin and not target.startswith("v"):
+            target = f"v{target}"
+        asked = {k: v for k, v in data.items() if k in layer.answers or index == 0}
+        _update_layer(path, layer, target, asked)
+    if len(layers) > 1:
+        store.git(["reset", "--quiet", start], cwd=path)
+
+
+def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]) -> None:
     import copier
-    from copier.errors import CopierError
+    from copier.errors import CopierError, UnsafeTemplateError
     from plumbum import ProcessExecutionError  # how copier reports a failed git step
 
-    target = to or latest_version()
-    if not target.startswith("v"):
-        target = f"v{target}"
     try:
         with store.redirected_to_store():
             copier.run_update(
                 dst_path=path,
+                answers_file=layer.answers_file,
                 vcs_ref=target,
-                data=data,
+                data=dict(data),
                 defaults=True,
                 overwrite=True,
                 conflict="inline",
                 quiet=True,
                 # The built-in template's migrations (file moves between versions) are
                 # stackwise's own commands; plain copier asks for --trust to run them.
-                unsafe=True,
+                unsafe=layer.trusted,
             )
+    except UnsafeTemplateError:
+        raise RenderError(
+            f"{layer.source} runs migrations; set trusted = true for it in the team config"
+        ) from None
     except (CopierError, ValueError) as error:
         raise RenderError(f"update to {target} failed: {' '.join(str(error).split())}") from None
     except ProcessExecutionError:
@@ -184,33 +288,36 @@ def _run_update(path: Path, to: str | None, data: dict[str, str]) -> None:
 
 
 @contextmanager
-def _rendered_as_generated(path: Path, answers: Mapping[str, Any]) -> Iterator[Path]:
-    """The project as its recorded template version renders it, with its recorded answers."""
+def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
+    """The project as its recorded template versions render it, with its recorded answers."""
     import copier
     from plumbum import ProcessExecutionError
 
-    data = {k: v for k, v in answers.items() if not k.startswith("_")}
     with tempfile.TemporaryDirectory(prefix="stackwise-status-") as scratch:
         pristine = Path(scratch) / path.name
-        try:
-            with store.redirected_to_store():
-                copier.run_copy(
-                    str(answers["_src_path"]),
-                    pristine,
-                    data=data,
-                    defaults=True,
-                    quiet=True,
-                    vcs_ref=str(answers["_commit"]),
-                )
-        except ProcessExecutionError:
-            raise RenderError(
-                f"template version {answers['_commit']} is not in the store; "
-                "run the stackwise release that made it once, or reach the public repository"
-            ) from None
+        for index, layer in enumerate(layers):
+            try:
+                with store.redirected_to_store():
+                    copier.run_copy(
+                        layer.source,
+                        pristine,
+                        answers_file=layer.answers_file,
+                        data=layer.answers,
+                        defaults=True,
+                        overwrite=index > 0,
+                        quiet=True,
+                        vcs_ref=layer.version,
+                        unsafe=layer.trusted,
+                    )
+            except ProcessExecutionError:
+                raise RenderError(
+                    f"template version {layer.version} of {layer.source} cannot be read; "
+                    "run the stackwise release that made it once, or reach its repository"
+                ) from None
         yield pristine
 
 
-def _files_changed(pristine: Path, project: Path) -> list[str]:
+def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> list[str]:
     """Files the owner edited, deleted or added, relative to what the template rendered."""
 
     def files(root: Path) -> set[str]:
@@ -224,7 +331,8 @@ def _files_changed(pristine: Path, project: Path) -> list[str]:
     edited = {
         name
         for name in ours & theirs
-        if name != ANSWERS_FILE and not filecmp.cmp(project / name, pristine / name, shallow=False)
+        if name not in answers_files
+        and not filecmp.cmp(project / name, pristine / name, shallow=False)
     }
     return sorted(edited | (ours ^ theirs))
 

@@ -26,8 +26,6 @@ from stackwise.errors import (
     UsageError,
 )
 
-ANSWERS_FILE = ".copier-answers.yml"
-
 
 @dataclass(frozen=True)
 class NewProject:
@@ -36,6 +34,7 @@ class NewProject:
     destination: Path
     template: TemplateInfo
     data: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, str] = field(default_factory=dict)  # pre-fill prompts (team config)
     prompt: bool = False  # ask copier's questions in the terminal; otherwise use defaults
     pretend: bool = False
     git: bool = True
@@ -76,13 +75,15 @@ def read_answers_file(path: Path) -> dict[str, str]:
         return {}
     if not isinstance(loaded, dict):
         raise UsageError(f"answers file {path} must be a mapping of question: answer")
-    # Copier's own bookkeeping keys (_src_path, _commit) are not answers. Lists and booleans
-    # stay YAML, which is how copier reads an answer given as text.
-    return {
-        str(k): v if isinstance(v, str) else yaml.safe_dump(v, default_flow_style=True).strip()
-        for k, v in loaded.items()
-        if not str(k).startswith("_")
-    }
+    # Copier's own bookkeeping keys (_src_path, _commit) are not answers.
+    return {str(k): answer_text(v) for k, v in loaded.items() if not str(k).startswith("_")}
+
+
+def answer_text(value: Any) -> str:
+    """An answer as text: lists and booleans stay YAML, which is how copier reads them."""
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True).strip()
 
 
 def lists_as_yaml(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
@@ -131,30 +132,64 @@ def check_destination(destination: Path, force: bool) -> None:
 def new_project(request: NewProject) -> Rendered | None:
     """Render `request` into its destination; on any failure leave nothing behind."""
     template = request.template
-    data = {**request.data, "framework": template.framework}
-    check_answer_names(data, template)
-    data = lists_as_yaml(data, template)
+    check_answer_names(request.data, template)
+    data = lists_as_yaml(request.data, template)
     destination = request.destination.absolute()
     check_destination(destination, request.force)
 
     identity = _git_identity()
     if request.pretend:
-        _copy(template, destination, data, identity, request, pretend=True)
+        _render_layers(template, destination, data, identity, request, pretend=True)
         return None
 
     if request.force and destination.is_dir():
         # Rendering over existing files is what --force asks for, so it happens in place.
-        _copy(template, destination, data, identity, request, pretend=False)
+        answers = _render_layers(template, destination, data, identity, request, pretend=False)
         write_local_env(destination)
-        committed = request.git and _git_first_commit(destination, identity)
+        committed = request.git and _git_first_commit(destination, answers, identity)
     else:
         with _staging(destination) as staged:
-            _copy(template, staged, data, identity, request, pretend=False)
+            answers = _render_layers(template, staged, data, identity, request, pretend=False)
             write_local_env(staged)
-            committed = request.git and _git_first_commit(staged, identity)
+            committed = request.git and _git_first_commit(staged, answers, identity)
             staged.rename(destination)
-    answers = yaml.safe_load((destination / ANSWERS_FILE).read_text(encoding="utf-8"))
     return Rendered(destination=destination, answers=answers, committed=committed)
+
+
+def _render_layers(
+    template: TemplateInfo,
+    destination: Path,
+    data: Mapping[str, str],
+    identity: Mapping[str, str],
+    request: NewProject,
+    *,
+    pretend: bool,
+) -> dict[str, Any]:
+    """Render each layer of `template` over the last; return every answer they recorded.
+
+    A layer is given the answers it shares with the layers under it, so a team template that
+    asks for `project_slug` too agrees with the built-in template it extends.
+    """
+    answers: dict[str, Any] = {}
+    for layer in template.layers():
+        asked = {q.name for q in layer.questions} | ({"framework"} if layer.is_builtin else set())
+        layer_data = {k: answer_text(v) for k, v in answers.items() if k in asked}
+        layer_data.update({k: v for k, v in data.items() if k in asked})
+        if layer.is_builtin:
+            layer_data["framework"] = layer.framework
+        _copy(
+            layer,
+            destination,
+            layer_data,
+            {**identity, **request.defaults},
+            request,
+            pretend=pretend,
+            over_base=layer is not template.layers()[0],
+        )
+        if not pretend:
+            recorded = yaml.safe_load((destination / layer.answers_file).read_text("utf-8"))
+            answers.update({k: v for k, v in recorded.items() if not k.startswith("_")})
+    return answers
 
 
 def write_local_env(project: Path) -> None:
@@ -203,37 +238,46 @@ def _copy(
     template: TemplateInfo,
     destination: Path,
     data: dict[str, str],
-    identity: dict[str, str],
+    user_defaults: dict[str, str],
     request: NewProject,
     *,
     pretend: bool,
+    over_base: bool,
 ) -> None:
     # copier costs ~0.4 s to import; only commands that render pay for it.
     import copier
-    from copier.errors import CopierAnswersInterrupt, CopierError
+    from copier.errors import CopierAnswersInterrupt, CopierError, UnsafeTemplateError
 
-    version = store.add_version(template.source)
+    # A built-in renders the templates this stackwise carries, stored under its version; the
+    # public URL goes into .copier-answers.yml and git reads it from the store.
+    version = store.add_version(template.root) if template.root else template.ref
     try:
         with store.redirected_to_store():
             copier.run_copy(
-                # The public URL goes into .copier-answers.yml; git reads it from the store.
-                src_path=store.TEMPLATE_URL,
+                src_path=template.source,
                 dst_path=destination,
+                answers_file=template.answers_file,
                 data=data,
-                user_defaults=identity,
+                user_defaults=user_defaults,
                 defaults=not request.prompt,
-                overwrite=request.force,
+                overwrite=request.force or over_base,  # a layer replaces files on purpose
                 pretend=pretend,
                 quiet=not pretend,
-                vcs_ref=version,  # the templates this stackwise carries, not an older tag
+                vcs_ref=version,
+                unsafe=template.trusted,
                 cleanup_on_error=False,  # _staging cleans up, including parents it created
             )
     except (KeyboardInterrupt, CopierAnswersInterrupt):
         raise Interrupted("interrupted; nothing was written") from None
+    except UnsafeTemplateError:
+        raise RenderError(
+            f"template {template.name} runs tasks or migrations; if the team trusts it, "
+            f"set trusted = true in [templates.{template.name}]"
+        ) from None
     except ValueError as error:
         raise InvalidAnswerError(_answer_error(error)) from None
     except CopierError as error:
-        raise RenderError(f"rendering failed: {error}") from None
+        raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
 
 
 # Copier's ways of rejecting an answer, reworded into stackwise's one-line style.
@@ -276,7 +320,9 @@ def _git_identity() -> dict[str, str]:
     return identity
 
 
-def _git_first_commit(project: Path, identity: Mapping[str, str]) -> bool:
+def _git_first_commit(
+    project: Path, answers: Mapping[str, Any], identity: Mapping[str, str]
+) -> bool:
     """`git init` and commit everything, so `stackwise update` has a clean tree to merge into."""
     if (project / ".git").exists():
         return False
@@ -285,7 +331,6 @@ def _git_first_commit(project: Path, identity: Mapping[str, str]) -> bool:
     env: dict[str, str] = {}
     if "author_email" not in identity:
         # Without a configured identity git refuses to commit; use the project's author.
-        answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
         name = answers.get("author_name") or "stackwise"
         email = answers.get("author_email") or "stackwise@localhost"
         env = {

@@ -34,7 +34,7 @@ def accept_copier_defaults(child: pexpect.spawn, questions: list[str]) -> None:
         child.send(ENTER)
 
 
-def spawn_new(destination: Path) -> pexpect.spawn:
+def spawn_new(destination: Path, *options: str, config: Path | None = None) -> pexpect.spawn:
     env = {
         **os.environ,
         "TERM": "xterm-256color",
@@ -42,10 +42,11 @@ def spawn_new(destination: Path) -> pexpect.spawn:
         "PROMPT_TOOLKIT_NO_CPR": "1",
         "COLUMNS": "160",
         "NO_COLOR": "1",
+        **({"STACKWISE_CONFIG": str(config)} if config else {}),
     }
     return pexpect.spawn(
         sys.executable,
-        ["-m", "stackwise.cli", "new", str(destination)],
+        ["-m", "stackwise.cli", "new", str(destination), *options],
         env=env,
         dimensions=(50, 160),
         encoding="utf-8",
@@ -122,3 +123,33 @@ def test_ctrl_c_at_a_question_exits_cleanly(tmp_path: Path) -> None:
     assert "interrupted" in output
     assert "Traceback" not in output
     assert not destination.exists()
+
+
+def test_team_locks_are_not_asked_and_team_defaults_are_offered(tmp_path: Path) -> None:
+    config = tmp_path / "team.toml"
+    config.write_text(
+        '[defaults]\nauthor_name = "Platform Team"\n\n[locked]\nlicense = "Apache-2.0"\n'
+        'auth = "none"\n'
+    )
+    destination = tmp_path / "ledger"
+    child = spawn_new(destination, "--framework", "fastapi", config=config)
+
+    accept_copier_defaults(child, SHARED_QUESTIONS[:3])
+    child.expect("Author name")
+    child.expect("Platform Team")  # the team's default, offered for Enter to accept
+    child.send(ENTER)
+    accept_copier_defaults(child, ["Author email", "Oldest Python"])
+    asked_before_python = child.before
+    accept_copier_defaults(child, ["Database", "Admin UI"])
+    asked_before_admin = child.before
+    accept_copier_defaults(child, ["WebSocket", "model-inference", "Background"])
+    child.expect("Created FastAPI project")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+    assert "Licence" not in asked_before_python
+    assert "Authentication" not in asked_before_admin
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["license"], answers["auth"]) == ("Apache-2.0", "none")
+    assert answers["author_name"] == "Platform Team"
