@@ -163,12 +163,12 @@ def test_a_lock_on_a_list_answer_applies_to_the_framework_that_asks_it(
     config = write(tmp_path / "team.toml", TEAM)
 
     flask = new(
-        run_cli, config, tmp_path / "brochure", "-f", "flask", "--data", "extensions=sqlalchemy,cors"
+        run_cli, config, tmp_path / "leaflet", "-f", "flask", "-d", "extensions=sqlalchemy,cors"
     )
     django = new(run_cli, config, tmp_path / "shop", "-f", "django")
 
     assert flask.exit_code == 0, flask.stderr
-    assert answers_of(tmp_path / "brochure")["extensions"] == ["sqlalchemy", "cors"]
+    assert answers_of(tmp_path / "leaflet")["extensions"] == ["sqlalchemy", "cors"]
     assert django.exit_code == 0, django.stderr  # auth and extensions are not Django questions
     assert answers_of(tmp_path / "shop")["license"] == "Proprietary"
 
