@@ -132,9 +132,16 @@ def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, b
 
 @contextmanager
 def serving(
-    project: GeneratedProject, command: list[str], port: int, env: Mapping[str, str] | None = None
+    project: GeneratedProject,
+    command: list[str],
+    port: int,
+    env: Mapping[str, str] | None = None,
+    output: list[str] | None = None,
 ) -> Iterator[str]:
-    """Start the project's server, wait until /health answers, yield its base URL, stop it."""
+    """Start the project's server, wait until /health answers, yield its base URL, stop it.
+
+    Once it has stopped, what the server printed is appended to `output`, if given.
+    """
     base_url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [UV, "run", "--no-sync", *command],
@@ -161,10 +168,12 @@ def serving(
     finally:
         server.terminate()
         try:
-            server.wait(timeout=10)
+            printed = server.communicate(timeout=10)[0]
         except subprocess.TimeoutExpired:
             server.kill()
-            server.wait()
+            printed = server.communicate()[0]
+        if output is not None:
+            output.append(printed)
 
 
 @contextmanager
