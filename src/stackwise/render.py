@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -80,10 +81,9 @@ def read_answers_file(path: Path) -> dict[str, str]:
 
 
 def answer_text(value: Any) -> str:
-    """An answer as text: lists and booleans stay YAML, which is how copier reads them."""
-    if isinstance(value, str):
-        return value
-    return yaml.safe_dump(value, default_flow_style=True).strip()
+    """An answer as text copier reads back as the same value: lists, booleans and numbers in
+    JSON, which is YAML too."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def lists_as_yaml(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
@@ -171,9 +171,14 @@ def _render_layers(
     asks for `project_slug` too agrees with the built-in template it extends.
     """
     answers: dict[str, Any] = {}
+    if pretend and template.base is not None:
+        # Pretend mode writes no answers file to pass on, so work the answers out for real.
+        with tempfile.TemporaryDirectory(prefix="stackwise-pretend-") as scratch:
+            trial = Path(scratch) / destination.name
+            answers = _render_layers(template, trial, data, identity, request, pretend=False)
     for layer in template.layers():
         asked = {q.name for q in layer.questions} | ({"framework"} if layer.is_builtin else set())
-        layer_data = {k: answer_text(v) for k, v in answers.items() if k in asked}
+        layer_data = {k: v for k, v in answers.items() if k in asked}  # typed, as recorded
         layer_data.update({k: v for k, v in data.items() if k in asked})
         if layer.is_builtin:
             layer_data["framework"] = layer.framework
@@ -186,8 +191,9 @@ def _render_layers(
             pretend=pretend,
             over_base=layer is not template.layers()[0],
         )
-        if not pretend:
-            recorded = yaml.safe_load((destination / layer.answers_file).read_text("utf-8"))
+        record = destination / layer.answers_file
+        if not pretend and record.is_file():  # a template without an answers-file template has none
+            recorded = yaml.safe_load(record.read_text("utf-8"))
             answers.update({k: v for k, v in recorded.items() if not k.startswith("_")})
     return answers
 
@@ -237,7 +243,7 @@ def _staging(destination: Path) -> Iterator[Path]:
 def _copy(
     template: TemplateInfo,
     destination: Path,
-    data: dict[str, str],
+    data: dict[str, Any],
     user_defaults: dict[str, str],
     request: NewProject,
     *,

@@ -343,3 +343,20 @@ def test_a_team_template_whose_source_is_gone_is_named(run_cli, tmp_path: Path) 
     assert result.stderr == (
         f"stackwise: error: team template starter: {tmp_path / 'gone'} is not a directory\n"
     )
+
+
+def test_pretend_shows_both_layers_and_writes_nothing(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    write(tmp_path / "layer" / "copier.yml", "project_slug:\n  type: str\n")
+    write(
+        tmp_path / "layer" / "{{ project_slug }}_policy.md.jinja", "Policy of {{ project_slug }}\n"
+    )
+    config = write(
+        tmp_path / "team.toml", '[templates.layer]\nsource = "layer"\nextends = "flask"\n'
+    )
+
+    result = new(run_cli, config, tmp_path / "shop-front", "--template", "layer", "--pretend")
+
+    assert result.exit_code == 0, result.stderr
+    assert "wsgi.py" in result.stderr  # copier lists the files: the built-in layer's
+    assert "shop_front_policy.md" in result.stderr  # and the team layer's, with the base's slug
+    assert not (tmp_path / "shop-front").exists()
