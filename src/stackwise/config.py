@@ -151,7 +151,10 @@ def _first_problem(error: ValidationError) -> str:
     key = ".".join(str(part) for part in problem["loc"])
     kind = problem["type"]
     if kind == "extra_forbidden":
-        return f"{key}: unknown key"
+        table = {"chooser": ChooserPreferences, "templates": TeamTemplate}.get(
+            str(problem["loc"][0]) if len(problem["loc"]) > 1 else "", _Schema
+        )
+        return f"{key}: unknown key; expected one of {', '.join(table.model_fields)}"
     if kind == "missing":
         return f"{key}: missing; it is required"
     expected = {

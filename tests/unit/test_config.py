@@ -75,7 +75,7 @@ def test_a_missing_explicit_config_is_an_error_not_a_fallback(run_cli, tmp_path:
         ("[templates.svc]\nsource = '.'\n", "templates.svc: missing framework (or extends)"),
         (
             "[templates.svc]\nsource = '.'\nframework = 'flask'\nbranch = 'main'\n",
-            "templates.svc.branch: unknown key",
+            "templates.svc.branch: unknown key; expected one of source, ref, framework",
         ),
         ("[templates.svc]\nsource = '.'\nextends = 'rails'\n", "templates.svc.extends: unknown"),
         (
