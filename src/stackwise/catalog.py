@@ -33,6 +33,7 @@ class Question:
     default: Any
     choices: tuple[str, ...]
     multiselect: bool = False  # the answer is a list of choices
+    type: str = "str"  # copier's type: str, bool, int, float, yaml, json
 
     @property
     def default_text(self) -> str:
@@ -111,6 +112,7 @@ def _questions_in(specs: Mapping[str, Any]) -> list[Question]:
                 default=spec.get("default"),
                 choices=tuple(str(v) for v in values),
                 multiselect=bool(spec.get("multiselect", False)),
+                type=str(spec.get("type", "str")),
             )
         )
     return questions

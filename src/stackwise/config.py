@@ -151,9 +151,11 @@ def _first_problem(error: ValidationError) -> str:
     key = ".".join(str(part) for part in problem["loc"])
     kind = problem["type"]
     if kind == "extra_forbidden":
-        table = {"chooser": ChooserPreferences, "templates": TeamTemplate}.get(
-            str(problem["loc"][0]) if len(problem["loc"]) > 1 else "", _Schema
-        )
+        tables: dict[str, type[BaseModel]] = {
+            "chooser": ChooserPreferences,
+            "templates": TeamTemplate,
+        }
+        table = tables.get(str(problem["loc"][0]) if len(problem["loc"]) > 1 else "", _Schema)
         return f"{key}: unknown key; expected one of {', '.join(table.model_fields)}"
     if kind == "missing":
         return f"{key}: missing; it is required"
@@ -220,7 +222,7 @@ def team_answers(
     FastAPI project. A name no known template asks is a typo the team should hear about.
     """
     from stackwise.catalog import builtin_templates
-    from stackwise.render import answer_text, lists_as_yaml
+    from stackwise.render import answer_text, normalise_answers
 
     asked = {q.name: q for q in template.all_questions()}
     known = set(asked).union(*(t.question_names() for t in builtin_templates().values()))
@@ -237,10 +239,10 @@ def team_answers(
                 raise ConfigError(
                     f"{config.label}: {name}: {text!r} is not one of {', '.join(question.choices)}"
                 )
-        return lists_as_yaml(texts, template)
+        return normalise_answers(texts, template)
 
     locked, defaults = relevant(config.locked), relevant(config.defaults)
-    answers = lists_as_yaml(given, template)
+    answers = normalise_answers(given, template)
     for name, value in locked.items():
         if name in answers and answers[name] != value:
             raise LockedAnswerError(

@@ -94,8 +94,12 @@ def recorded(answers_file: Path) -> dict[str, Any]:
         )
     try:
         answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise NotGeneratedError(f"cannot read {answers_file}: {error}") from None
+    except OSError as error:
+        raise NotGeneratedError(f"cannot read {answers_file}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        from stackwise.render import yaml_problem
+
+        raise NotGeneratedError(yaml_problem(answers_file, error)) from None
     if not isinstance(answers, dict) or not answers.get("_src_path") or not answers.get("_commit"):
         raise NotGeneratedError(f"{answers_file} does not record a template source and version")
     return answers

@@ -69,9 +69,7 @@ def read_answers_file(path: Path) -> dict[str, str]:
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read answers file {path}: {error}") from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise UsageError(f"answers file {path} is not valid YAML{where}") from None
+        raise UsageError(f"answers file {yaml_problem(path, error)}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -86,25 +84,49 @@ def answer_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def lists_as_yaml(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
-    """Let a multiple-choice answer be written `a,b` as well as copier's YAML `[a, b]`."""
-    multiple = {q.name for q in template.questions if q.multiselect}
+# How copier reads a yes/no answer given as text; anything else is refused rather than
+# taken as "yes", which is what copier would make of "maybe".
+BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "yes", "y", "on", "1"), "true"),
+    **dict.fromkeys(("false", "no", "n", "off", "0"), "false"),
+}
+
+
+def normalise_answers(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
+    """Check yes/no answers, and let a multiple-choice answer be `a,b` as well as `[a, b]`."""
+    kinds = {q.name: q for q in template.all_questions()}
     converted = dict(data)
-    for name in multiple & set(data):
-        text = data[name].strip()
-        if text.startswith("["):
-            try:
-                values = yaml.safe_load(text)
-            except yaml.YAMLError:
-                values = None
-            if not isinstance(values, list):
-                raise InvalidAnswerError(
-                    f"invalid answer for {name}: write a list, as [a, b] or a,b"
-                )
-        else:
-            values = [part.strip() for part in text.split(",") if part.strip()]
-        converted[name] = yaml.safe_dump(values, default_flow_style=True).strip()
+    for name, text in data.items():
+        question = kinds.get(name)
+        if question is None:
+            continue
+        if question.type == "bool":
+            if text.strip().lower() not in BOOLEAN_WORDS:
+                raise InvalidAnswerError(f"invalid answer for {name}: write true or false")
+            converted[name] = BOOLEAN_WORDS[text.strip().lower()]
+        elif question.multiselect:
+            converted[name] = _list_answer(name, text.strip())
     return converted
+
+
+def _list_answer(name: str, text: str) -> str:
+    if text.startswith("["):
+        try:
+            values = yaml.safe_load(text)
+        except yaml.YAMLError:
+            values = None
+        if not isinstance(values, list):
+            raise InvalidAnswerError(f"invalid answer for {name}: write a list, as [a, b] or a,b")
+    else:
+        values = [part.strip() for part in text.split(",") if part.strip()]
+    return answer_text(values)
+
+
+def yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    """A YAML parse error as one line: the file and the line it broke on."""
+    mark = getattr(error, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    return f"{path} is not valid YAML{where}"
 
 
 def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
@@ -133,7 +155,7 @@ def new_project(request: NewProject) -> Rendered | None:
     """Render `request` into its destination; on any failure leave nothing behind."""
     template = request.template
     check_answer_names(request.data, template)
-    data = lists_as_yaml(request.data, template)
+    data = normalise_answers(request.data, template)
     destination = request.destination.absolute()
     check_destination(destination, request.force)
 
@@ -226,8 +248,13 @@ def _staging(destination: Path) -> Iterator[Path]:
     rename and the user never sees a half-written project.
     """
     created = [p for p in (*reversed(destination.parents), destination) if not p.exists()]
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix=".stackwise-", dir=destination.parent))
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        holder = Path(tempfile.mkdtemp(prefix=".stackwise-", dir=destination.parent))
+    except OSError as error:  # root may lack permission too: /proc, /sys, read-only mounts
+        if created and created[0].exists():
+            shutil.rmtree(created[0], ignore_errors=True)
+        raise DestinationError(f"cannot create {destination}: {error.strerror}") from None
     try:
         # The caller renames the staged project onto `destination`; POSIX lets a directory
         # replace an empty one, so an empty destination that already existed is fine.
@@ -284,6 +311,8 @@ def _copy(
         raise InvalidAnswerError(_answer_error(error)) from None
     except CopierError as error:
         raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
+    except OSError as error:  # the disk filled up, a file could not be written
+        raise RenderError(f"rendering failed: {error.strerror}: {error.filename}") from None
 
 
 # Copier's ways of rejecting an answer, reworded into stackwise's one-line style.

@@ -65,34 +65,6 @@ def test_templates_lists_each_framework_with_version_and_options(run_cli) -> Non
     assert "MIT" in django["license"]["choices"]
 
 
-@pytest.mark.parametrize(
-    ("args", "exit_code", "message"),
-    [
-        (["recommend", "--use-case", "blog"], 2, "unknown use case 'blog'"),
-        (["recommend", "--need", "graphql"], 2, "unknown need 'graphql'"),
-        (["recommend", "--team-knows", "rails"], 2, "unknown framework 'rails'"),
-        (["new", "x", "--framework", "rails", "--defaults"], 2, "unknown framework 'rails'"),
-        (["new", "x", "--defaults", "--data", "colour=blue"], 2, "unknown question 'colour'"),
-        (["new", "x", "--defaults", "--data", "no-equals-sign"], 2, "expects KEY=VALUE"),
-        (["new", "x", "--defaults", "--data", "=value"], 2, "expects KEY=VALUE"),
-        (["new", "--no-input"], 2, "give the directory to create"),
-        (["new", "x", "--bogus"], 2, "No such option: --bogus"),
-        (["frobnicate"], 2, "No such command"),
-    ],
-)
-def test_bad_input_is_one_line_on_stderr_with_a_usage_exit_code(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path, monkeypatch, args: list[str], exit_code: int, message: str
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    result = run_cli(*args)
-
-    assert result.exit_code == exit_code
-    assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("stackwise: error: ")
-    assert message in result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_installed_console_script_reports_errors_without_a_traceback() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "stackwise.cli", "recommend", "--use-case", "blog"],

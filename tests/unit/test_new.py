@@ -113,19 +113,6 @@ def test_empty_existing_directory_is_used(run_cli, tmp_path) -> None:  # type: i
     assert (destination / "app" / "main.py").is_file()
 
 
-def test_non_empty_destination_is_refused_untouched(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    destination = tmp_path / "existing"
-    destination.mkdir()
-    (destination / "notes.txt").write_text("mine")
-    before = tree_digest(tmp_path)
-
-    result = run_cli("new", str(destination), "-f", "flask", "--defaults")
-
-    assert result.exit_code == 2
-    assert "not empty (use --force" in result.stderr
-    assert tree_digest(tmp_path) == before
-
-
 def test_force_renders_into_a_non_empty_directory_and_keeps_other_files(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
     destination = tmp_path / "existing"
     destination.mkdir()
@@ -134,106 +121,6 @@ def test_force_renders_into_a_non_empty_directory_and_keeps_other_files(run_cli,
     assert run_cli("new", str(destination), "-f", "flask", "--defaults", "--force").exit_code == 0
     assert (destination / "notes.txt").read_text() == "mine"
     assert (destination / "wsgi.py").is_file()
-
-
-def test_destination_that_is_a_file_is_refused(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    target = tmp_path / "taken"
-    target.write_text("a file")
-
-    result = run_cli("new", str(target), "-f", "flask", "--defaults")
-
-    assert result.exit_code == 2
-    assert "is a file" in result.stderr
-    assert target.read_text() == "a file"
-
-
-@pytest.mark.parametrize(
-    ("framework", "data", "message"),
-    [
-        ("django", ["project_slug=import"], "invalid answer for project_slug"),
-        ("django", ["project_slug=My-App"], "not a valid package name"),
-        ("django", ["license=WTFPL"], "invalid answer for license"),
-        ("django", ["author_email=not-an-email"], "not an email address"),
-        ("django", ["admin_url=/admin"], "invalid answer for admin_url"),
-        ("fastapi", ["background=rq"], "invalid answer for background"),
-        ("fastapi", ["auth=none", "admin=sqladmin"], "choose auth=jwt with admin=sqladmin"),
-        ("flask", ["extensions=[admin]"], "admin needs login"),
-        ("flask", ["extensions=sqlalchemy,nope"], "invalid answer for extensions"),
-        ("flask", ["extensions=[sqlalchemy, login"], "write a list, as [a, b] or a,b"),
-    ],
-)
-def test_invalid_answers_leave_nothing_on_disk(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path, framework: str, data: list[str], message: str
-) -> None:
-    destination = tmp_path / "deep" / "nested" / "svc"
-    options = [arg for answer in data for arg in ("--data", answer)]
-
-    result = run_cli("new", str(destination), "-f", framework, "--defaults", *options)
-
-    assert result.exit_code == 2
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_folder_named_after_the_framework_is_refused_as_a_slug(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("new", str(tmp_path / "flask"), "-f", "flask", "--defaults")
-
-    assert result.exit_code == 2
-    assert "'flask' would shadow" in result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "does not exist"),
-        ("license: [unclosed", "not valid YAML"),
-        ("- just\n- a list\n", "must be a mapping"),
-    ],
-)
-def test_bad_answers_files_are_refused(
-    run_cli, tmp_path, content: str | None, message: str
-) -> None:  # type: ignore[no-untyped-def]
-    answers_file = tmp_path / "answers.yml"
-    if content is not None:
-        answers_file.write_text(content)
-
-    result = run_cli(
-        "new",
-        str(tmp_path / "svc"),
-        "-f",
-        "flask",
-        "--defaults",
-        "--answers-file",
-        str(answers_file),
-    )
-
-    assert result.exit_code == 2
-    assert message in result.stderr
-    assert not (tmp_path / "svc").exists()
-
-
-def test_ctrl_c_in_the_middle_of_rendering_leaves_nothing(run_cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from copier._main import Worker
-
-    real_render_file = Worker._render_file
-    rendered: list[object] = []
-
-    def interrupt_after_two_files(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if len(rendered) == 2:
-            raise KeyboardInterrupt
-        rendered.append(args)
-        return real_render_file(self, *args, **kwargs)
-
-    monkeypatch.setattr(Worker, "_render_file", interrupt_after_two_files)
-
-    result = run_cli("new", str(tmp_path / "a" / "svc"), "-f", "django", "--defaults")
-
-    assert result.exit_code == 130
-    assert "interrupted; nothing was written" in result.stderr
-    assert len(rendered) == 2
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_prompting_without_a_terminal_is_refused(tmp_path) -> None:
