@@ -34,26 +34,62 @@ BIN = Path(sys.executable).parent
 
 @dataclass(frozen=True)
 class Target:
-    """How to serve one framework's generated project and its bare twin, and what to load."""
+    """How to serve one framework's generated project and its bare twin, and what to load.
+
+    `paths` maps what is measured to the path in the generated project and in the bare app.
+    Values in `env` may name `{project}`, the generated project's directory.
+    """
 
     generated_app: str
     bare_source: str
-    paths: tuple[str, ...] = ("/health",)
+    paths: dict[str, tuple[str, str]] = field(
+        default_factory=lambda: {"/health": ("/health", "/health")}
+    )
+    answers: tuple[str, ...] = ()  # --data for `stackwise new`, beyond --defaults
     env: dict[str, str] = field(default_factory=dict)
     prepare: tuple[tuple[str, ...], ...] = ()
+    headers: tuple[str, ...] = ()  # sent by wrk with every request
 
 
 BARE_APP = "bare_app"  # the module name the bare source is written to, beside the project
 
 BARE_DJANGO = '''
-"""One view, no middleware: the floor a Django project's /health can be compared with."""
+"""A view per measured path and only the middleware they need: the floor for the project.
+
+The one-row read is the logged-in user, read the way Django's docs do it: the session and
+authentication middleware, then `request.user`, from the same database and user table.
+"""
+import os
+
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.http import JsonResponse
 from django.urls import path
 
 settings.configure(
-    DEBUG=False, SECRET_KEY="benchmark-only", ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__
+    DEBUG=False,
+    SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
+    ALLOWED_HOSTS=["*"],
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=[
+        "django.contrib.contenttypes",
+        "django.contrib.auth",
+        "django.contrib.sessions",
+        "bench_app.users",
+    ],
+    AUTH_USER_MODEL="users.User",
+    DATABASES={
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ["BENCH_DB"],
+            "CONN_MAX_AGE": 60,  # as the generated settings keep connections
+        }
+    },
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ],
+    USE_TZ=True,
 )
 
 
@@ -61,7 +97,23 @@ def health(request):
     return JsonResponse({"status": "ok"})
 
 
-urlpatterns = [path("health", health)]
+def me(request):
+    user = request.user
+    if not user.is_authenticated:
+        return JsonResponse({"detail": "Unauthorized"}, status=401)
+    return JsonResponse(
+        {
+            "id": user.id,
+            **({"username": user.username} if user.USERNAME_FIELD == "username" else {}),
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined": user.date_joined.isoformat(),
+        }
+    )
+
+
+urlpatterns = [path("health", health), path("me", me)]
 application = get_wsgi_application()
 '''
 
@@ -118,15 +170,56 @@ async def item(item_id: int, session: Annotated[AsyncSession, Depends(get_sessio
 '''
 
 BARE_FLASK = '''
-"""One view, no extensions: the floor a Flask service's /health can be compared with."""
+"""A view per measured path and no other extension: the floor for the generated service.
+
+The row is read the way Flask-SQLAlchemy's documentation does it: `db.get_or_404` on a model
+of the same table.
+"""
+import os
+from datetime import datetime
+
 from flask import Flask, jsonify
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class Item(db.Model):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    description: Mapped[str | None]
+    quantity: Mapped[int]
+    created_at: Mapped[datetime]
+
 
 application = Flask(__name__)  # gunicorn's default name, as in the Django twin
+application.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+db.init_app(application)
 
 
 @application.get("/health")
 def health():
     return jsonify(status="ok")
+
+
+@application.get("/items/<int:item_id>")
+def item(item_id):
+    row = db.get_or_404(Item, item_id)
+    return jsonify(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        quantity=row.quantity,
+        created_at=row.created_at.isoformat(),
+    )
 '''
 
 # One row for the database read: the same table and row both apps read.
@@ -137,26 +230,71 @@ INSERT_ONE_ITEM = (
     "\"INSERT INTO items (name, description, quantity) VALUES ('Lamp', 'Warm light', 3)\"); "
     "c.commit()",
 )
+ONE_ROW_READ = "one-row read"
+SESSION_KEY = "benchmarksession0000000000000001"
+# A user and a logged-in session with a known key, for the Django read of `request.user`.
+# The session row is written directly: SessionStore replaces an unknown key with a fresh one.
+LOG_IN_A_USER = (
+    "python",
+    "manage.py",
+    "shell",
+    "-c",
+    "import datetime; "
+    "from django.conf import settings; "
+    "from django.contrib import auth; "
+    "from django.contrib.sessions.backends.db import SessionStore; "
+    "from django.contrib.sessions.models import Session; "
+    "from django.utils import timezone; "
+    "User = auth.get_user_model(); "
+    "user = User(email='bench@example.com', **({'username': 'bench'} "
+    "if User.USERNAME_FIELD == 'username' else {})); "
+    "user.set_password('a-benchmark-password'); user.save(); "
+    "data = {auth.SESSION_KEY: str(user.pk), "
+    "auth.BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0], "
+    "auth.HASH_SESSION_KEY: user.get_session_auth_hash()}; "
+    f"Session.objects.create(session_key='{SESSION_KEY}', "
+    "session_data=SessionStore().encode(data), "
+    "expire_date=timezone.now() + datetime.timedelta(days=1))",
+)
 
 TARGETS = {
     "django": Target(
         generated_app="config.wsgi",
         bare_source=BARE_DJANGO,
+        paths={"/health": ("/health", "/health"), ONE_ROW_READ: ("/api/me", "/me")},
+        # The default project plus Django Ninja, whose /api/me reads the logged-in user.
+        answers=("api=ninja",),
         env={
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": "sqlite:///{project}/bench.db",
+            "BENCH_DB": "{project}/bench.db",
         },
-        prepare=(("python", "manage.py", "collectstatic", "--noinput"),),
+        prepare=(
+            ("python", "manage.py", "collectstatic", "--noinput"),
+            ("python", "manage.py", "migrate", "--noinput"),
+            LOG_IN_A_USER,
+        ),
+        headers=(f"Cookie: sessionid={SESSION_KEY}",),
     ),
     "flask": Target(
         generated_app="wsgi:app",
         bare_source=BARE_FLASK,
-        env={"SECRET_KEY": secrets.token_urlsafe(40), "DATABASE_URL": "sqlite:///bench.db"},
+        paths={"/health": ("/health", "/health"), ONE_ROW_READ: ("/api/items/1", "/items/1")},
+        # The default extensions plus the API, which serves the row.
+        answers=("extensions=sqlalchemy,migrate,wtf,talisman,api",),
+        env={
+            "SECRET_KEY": secrets.token_urlsafe(40),
+            # Flask-SQLAlchemy puts a relative SQLite path in the instance folder: be explicit.
+            "DATABASE_URL": "sqlite:///{project}/bench.db",
+        },
+        prepare=(("flask", "--app", "wsgi", "db", "upgrade"), INSERT_ONE_ITEM),
     ),
     "fastapi": Target(
         generated_app="app.main:app",
         bare_source=BARE_FASTAPI,
-        paths=("/health", "/items/1"),
+        paths={"/health": ("/health", "/health"), ONE_ROW_READ: ("/items/1", "/items/1")},
         env={
             "ENVIRONMENT": "production",
             "SECRET_KEY": secrets.token_urlsafe(40),
@@ -175,7 +313,9 @@ class Sample:
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True)
+    completed = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if completed.returncode != 0:
+        sys.exit(f"`{' '.join(command[:4])}` failed:\n{completed.stderr[-3000:]}")
 
 
 def free_port() -> int:
@@ -213,10 +353,15 @@ def stop(server: subprocess.Popen[str]) -> None:
     server.wait(timeout=20)
 
 
-def load(url: str, seconds: int) -> tuple[float, str]:
-    subprocess.run(["wrk", "-t1", "-c16", "-d2s", url], check=True, capture_output=True)  # warm-up
+# As a TLS-terminating proxy says it: production settings redirect plain HTTP to HTTPS.
+BEHIND_HTTPS = "X-Forwarded-Proto: https"
+
+
+def load(url: str, seconds: int, headers: tuple[str, ...]) -> tuple[float, str]:
+    options = [arg for header in (BEHIND_HTTPS, *headers) for arg in ("-H", header)]
+    subprocess.run(["wrk", "-t1", "-c16", "-d2s", *options, url], check=True, capture_output=True)
     output = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", *options, url],
         check=True,
         capture_output=True,
         text=True,
@@ -230,33 +375,77 @@ def load(url: str, seconds: int) -> tuple[float, str]:
 
 
 def measure(
-    app: str, paths: tuple[str, ...], project: Path, env: dict[str, str], seconds: int
+    app: str,
+    paths: dict[str, str],
+    project: Path,
+    env: dict[str, str],
+    seconds: int,
+    headers: tuple[str, ...],
 ) -> dict[str, Sample]:
+    """Serve `app`, load each of `paths` (label: path) in turn, then stop it."""
     port = free_port()
-    server = subprocess.Popen(
-        [str(project / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app],
-        cwd=project,
-        env={**env, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    log = project / "server.log"  # a file, not a pipe: a full pipe would stall the server
+    with log.open("w") as errors:
+        server = subprocess.Popen(
+            [str(project / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", app],
+            cwd=project,
+            env={**env, "PORT": str(port)},
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            start_new_session=True,
+        )
     try:
         base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(base + paths[0], time.monotonic() + 30)
-        except RuntimeError:
-            stop(server)
-            log = server.communicate()[1][-3000:]
-            raise RuntimeError(f"{app} never answered:\n{log}") from None
         samples = {}
-        for path in paths:
-            rps, p99 = load(base + path, seconds)
-            samples[path] = Sample(rps, p99, worker_rss_mb(server.pid))
+        wait_for(base + "/health", time.monotonic() + 30)
+        for label, path in paths.items():
+            rps, p99 = load(base + path, seconds, headers)
+            samples[label] = Sample(rps, p99, worker_rss_mb(server.pid))
         return samples
+    except RuntimeError as error:
+        raise RuntimeError(f"{app}: {error}\n{log.read_text()[-3000:]}") from None
     finally:
         stop(server)
+
+
+def benchmark(
+    framework: str, rounds: int, seconds: int, workers: int
+) -> dict[str, dict[str, list[Sample]]]:
+    """Samples per measured label, per app ("generated", "bare"), one per round."""
+    target = TARGETS[framework]
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch) / "bench_app"
+        answers = [arg for answer in target.answers for arg in ("--data", answer)]
+        new = [str(BIN / "stackwise"), "new", str(project), "-f", framework, "--defaults"]
+        subprocess.run([*new, *answers, "--no-git"], check=True, capture_output=True)
+        env = {
+            **os.environ,
+            "VIRTUAL_ENV": "",
+            "UV_PYTHON_DOWNLOADS": "never",
+            "WEB_CONCURRENCY": str(workers),
+            **{name: value.format(project=project) for name, value in target.env.items()},
+        }
+        run([str(BIN / "uv"), "sync", "--no-dev", "--python", sys.executable], project, env)
+        venv_env = {**env, "PATH": f"{project / '.venv' / 'bin'}:{env['PATH']}"}
+        for command in target.prepare:
+            run(list(command), project, venv_env)
+        (project / f"{BARE_APP}.py").write_text(target.bare_source)
+
+        apps = {"generated": target.generated_app, "bare": BARE_APP}
+        samples: dict[str, dict[str, list[Sample]]] = {
+            label: {name: [] for name in apps} for label in target.paths
+        }
+        for _ in range(rounds):
+            for index, (name, app) in enumerate(apps.items()):
+                paths = {label: pair[index] for label, pair in target.paths.items()}
+                measured = measure(app, paths, project, venv_env, seconds, target.headers)
+                for label, sample in measured.items():
+                    samples[label][name].append(sample)
+    return samples
+
+
+def median_rps(samples: list[Sample]) -> float:
+    return statistics.median(s.rps for s in samples)
 
 
 def main() -> None:
@@ -268,46 +457,30 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("benchmarks/serving.py: wrk is not installed (Debian: apt-get install wrk)")
-    target = TARGETS[args.framework]
 
-    with tempfile.TemporaryDirectory() as scratch:
-        project = Path(scratch) / "bench_app"
-        new = [str(BIN / "stackwise"), "new", str(project), "-f", args.framework, "--defaults"]
-        subprocess.run([*new, "--no-git"], check=True, capture_output=True)
-        env = {
-            **os.environ,
-            "VIRTUAL_ENV": "",
-            "UV_PYTHON_DOWNLOADS": "never",
-            "WEB_CONCURRENCY": str(args.workers),
-            **target.env,
-        }
-        run([str(BIN / "uv"), "sync", "--no-dev", "--python", sys.executable], project, env)
-        venv_env = {**env, "PATH": f"{project / '.venv' / 'bin'}:{env['PATH']}"}
-        for command in target.prepare:
-            run(list(command), project, venv_env)
-        (project / f"{BARE_APP}.py").write_text(target.bare_source)
-
-        apps = {"generated": target.generated_app, "bare": BARE_APP}
-        rounds: dict[str, list[dict[str, Sample]]] = {name: [] for name in apps}
-        for _ in range(args.rounds):
-            for name, app in apps.items():
-                rounds[name].append(measure(app, target.paths, project, venv_env, args.seconds))
-
+    results = benchmark(args.framework, args.rounds, args.seconds, args.workers)
     print(
         f"{args.framework}: {args.workers} gunicorn workers, wrk 1 thread x 16 connections, "
         f"{args.seconds} s x {args.rounds} rounds, median"
     )
-    print("| path | app | requests/s | p99 latency (per round) | RSS per worker |")
-    print("|---|---|---:|---|---:|")
-    for path in target.paths:
-        rps = {}
-        for name in apps:
-            samples = [r[path] for r in rounds[name]]
-            rps[name] = statistics.median(s.rps for s in samples)
+    print_table(args.framework, results)
+
+
+def print_table(framework: str, results: dict[str, dict[str, list[Sample]]]) -> None:
+    print(
+        "| framework | path | app | requests/s | p99 latency (per round) | RSS per worker | ratio |"
+    )
+    print("|---|---|---|---:|---|---:|---:|")
+    for label, by_app in results.items():
+        ratio = median_rps(by_app["generated"]) / median_rps(by_app["bare"])
+        for name, samples in by_app.items():
             p99s = ", ".join(s.p99 for s in samples)
             rss = statistics.median(s.rss_mb for s in samples)
-            print(f"| `{path}` | {name} | {rps[name]:,.0f} | {p99s} | {rss:.1f} MB |")
-        print(f"| `{path}` | ratio generated/bare | {rps['generated'] / rps['bare']:.2f} | | |")
+            shown = f"**{ratio:.2f}**" if name == "generated" else ""
+            print(
+                f"| {framework} | {label} | {name} | {median_rps(samples):,.0f} | {p99s} "
+                f"| {rss:.1f} MB | {shown} |"
+            )
 
 
 if __name__ == "__main__":

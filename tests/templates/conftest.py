@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -51,7 +52,17 @@ class GeneratedProject:
         """Run a command inside the project's venv; fail the test with its output if it fails."""
         return self._run([UV, "run", "--no-sync", *command], env=env)
 
-    def _run(self, command: list[str], env: Mapping[str, str] | None = None, timeout: int = 300) -> str:
+    def run_failing(self, *command: str, env: Mapping[str, str] | None = None) -> str:
+        """Run a command that must fail; return what it printed."""
+        return self._run([UV, "run", "--no-sync", *command], env=env, must_fail=True)
+
+    def _run(
+        self,
+        command: list[str],
+        env: Mapping[str, str] | None = None,
+        timeout: int = 300,
+        must_fail: bool = False,
+    ) -> str:
         completed = subprocess.run(
             command,
             cwd=self.path,
@@ -61,6 +72,9 @@ class GeneratedProject:
             timeout=timeout,
             check=False,
         )
+        if must_fail:
+            assert completed.returncode != 0, f"`{command[3:]}` succeeded:\n{completed.stdout}"
+            return completed.stdout + completed.stderr
         if completed.returncode != 0:
             pytest.fail(
                 f"`{' '.join(command[2:] if command[0] == UV else command)}` failed in {self.path}"
@@ -90,11 +104,35 @@ class ProjectWithServices:
         self.run("ruff", "format", "--check", "--no-cache", ".")
         assert "Success" in self.run("mypy", *mypy_options, ".")
 
+    def check_bandit(self) -> None:
+        """bandit over the project's code: no medium or high finding, and no hard-coded password
+        (B105-B107, which bandit rates low) anywhere but the tests."""
+        bandit = str(Path(sys.executable).parent / "bandit")
+        completed = subprocess.run(
+            [bandit, "-r", ".", "-f", "json", "-q", "--exclude", "./.venv,./tests"],
+            cwd=self.project.path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        report = json.loads(completed.stdout)  # bandit exits 1 on any finding, even a low one
+        findings = [
+            f"{r['filename']}:{r['line_number']} {r['test_id']} {r['issue_text']}"
+            for r in report["results"]
+            if r["issue_severity"] in ("MEDIUM", "HIGH") or r["test_id"] in HARDCODED_PASSWORD
+        ]
+        assert not findings, "\n".join(findings)
+        assert report["metrics"]["_totals"]["loc"] > 100  # it read the project's code
+
     def check_deployment_files(self) -> None:
         """hadolint on the Dockerfile and actionlint on the CI workflow."""
         path = self.project.path
         lint(["hadolint", "--failure-threshold", "info", str(path / "Dockerfile")])
         lint(["actionlint", str(path / ".github" / "workflows" / "ci.yml")])
+
+
+HARDCODED_PASSWORD = {"B105", "B106", "B107"}
 
 
 def generate(copie_session, answers: Mapping[str, object]) -> GeneratedProject:  # type: ignore[no-untyped-def]
@@ -122,12 +160,43 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
     """GET a loopback URL without following redirects: (status, body)."""
+    status, _, body = http_response(url, headers)
+    return status, body
+
+
+def http_response(
+    url: str, headers: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET a loopback URL without following redirects: (status, lower-cased headers, body)."""
     request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 (loopback)
     try:
         with _opener.open(request, timeout=5) as response:
-            return response.status, response.read()
+            return response.status, _lower(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, _lower(error.headers), error.read()
+
+
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+# What a browser needs from a production response, whatever the framework.
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": ("DENY", "SAMEORIGIN"),
+    "referrer-policy": None,  # any policy
+    "strict-transport-security": None,
+}
+
+
+def assert_security_headers(headers: Mapping[str, str]) -> None:
+    for name, expected in SECURITY_HEADERS.items():
+        assert name in headers, f"{name} missing from {sorted(headers)}"
+        if isinstance(expected, str):
+            assert headers[name] == expected
+        elif expected is not None:
+            assert headers[name].upper() in expected
+    assert "max-age=" in headers["strict-transport-security"]
 
 
 @contextmanager

@@ -16,9 +16,11 @@ import pytest
 from tests.templates.combinations import Answers, pairwise, row_id
 from tests.templates.conftest import (
     ProjectWithServices,
+    assert_security_headers,
     free_port,
     generate,
     http_get,
+    http_response,
     real_services,
     serving,
 )
@@ -100,10 +102,27 @@ def test_generated_django_project_serves_health_and_admin_under_gunicorn(
         assert http_get(f"{base_url}/health")[0] == 200
         assert http_get(f"{base_url}/health/ready")[0] == 200
         # Behind a TLS-terminating proxy, as in production: plain HTTP would redirect.
-        status, body = http_get(f"{base_url}/{admin_url}login/", {"X-Forwarded-Proto": "https"})
+        status, headers, body = http_response(
+            f"{base_url}/{admin_url}login/", {"X-Forwarded-Proto": "https"}
+        )
         assert status == 200
         assert b"csrfmiddlewaretoken" in body
+        assert_security_headers(headers)
         assert http_get(f"{base_url}/{admin_url}login/")[0] == 301
+
+
+def test_generated_django_production_settings_refuse_to_start_without_a_secret(
+    django: DjangoProject,
+) -> None:
+    env = {**django.production_env(), "DJANGO_SECRET_KEY": ""}
+
+    output = django.project.run_failing("python", "manage.py", "check", env=env)
+
+    assert "Set DJANGO_SECRET_KEY to run with production settings." in output
+
+
+def test_generated_django_code_has_no_medium_or_high_bandit_finding(django: DjangoProject) -> None:
+    django.check_bandit()
 
 
 def test_generated_django_dockerfile_and_workflow_lint_clean(django: DjangoProject) -> None:

@@ -23,9 +23,11 @@ import pytest
 from tests.templates.combinations import Answers, pairwise, row_id
 from tests.templates.conftest import (
     ProjectWithServices,
+    assert_security_headers,
     free_port,
     generate,
     http_get,
+    http_response,
     real_services,
     serving,
 )
@@ -143,7 +145,9 @@ def test_generated_fastapi_service_serves_and_survives_fuzzing(fastapi: FastAPIP
     env["PORT"] = str(port)
 
     with serving(fastapi.project, ["gunicorn", "app.main:app"], port, env) as base_url:
-        assert http_get(f"{base_url}/health") == (200, b'{"status":"ok"}')
+        status, headers, body = http_response(f"{base_url}/health")
+        assert (status, body) == (200, b'{"status":"ok"}')
+        assert_security_headers(headers)
         assert http_get(f"{base_url}/health/ready")[0] == 200
         for page in ("/openapi.json", "/docs", "/redoc"):
             assert http_get(base_url + page)[0] == 200, page
@@ -155,6 +159,26 @@ def test_generated_fastapi_service_serves_and_survives_fuzzing(fastapi: FastAPIP
 
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and int(generated[1]) > 0 and generated[1] == generated[2], report
+
+
+def test_generated_fastapi_production_refuses_to_start_without_a_secret(
+    fastapi: FastAPIProject,
+) -> None:
+    env = {**fastapi.production_env(), "SECRET_KEY": ""}
+    if fastapi.answers["auth"] != "jwt":  # without users there is no secret to refuse to miss
+        check = "from app.core.config import Settings; print('secret_key' in Settings.model_fields)"
+        assert fastapi.project.python(check, env=env).strip() == "False"
+        return
+
+    output = fastapi.project.run_failing("python", "-c", "import app.main", env=env)
+
+    assert "SECRET_KEY must be a random value of at least 32 characters in production" in output
+
+
+def test_generated_fastapi_code_has_no_medium_or_high_bandit_finding(
+    fastapi: FastAPIProject,
+) -> None:
+    fastapi.check_bandit()
 
 
 def test_generated_fastapi_dockerfile_and_workflow_lint_clean(fastapi: FastAPIProject) -> None:

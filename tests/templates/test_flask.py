@@ -17,9 +17,11 @@ import pytest
 from tests.templates.combinations import Answers, pairwise
 from tests.templates.conftest import (
     ProjectWithServices,
+    assert_security_headers,
     free_port,
     generate,
     http_get,
+    http_response,
     real_services,
     serving,
 )
@@ -118,6 +120,24 @@ def test_generated_flask_project_serves_health_under_gunicorn(flask: FlaskProjec
     with serving(flask.project, ["gunicorn", "wsgi:app"], port, env) as base_url:
         assert http_get(f"{base_url}/health")[0] == 200
         assert http_get(f"{base_url}/health/ready")[0] == 200
+        if "talisman" in flask.extensions:  # the extension that sets them, on by default
+            status, headers, _ = http_response(f"{base_url}/", {"X-Forwarded-Proto": "https"})
+            assert status == 200
+            assert_security_headers(headers)
+
+
+def test_generated_flask_production_config_refuses_to_start_without_a_secret(
+    flask: FlaskProject,
+) -> None:
+    env = {**flask.env, "FLASK_CONFIG": "production", "SECRET_KEY": ""}
+
+    output = flask.project.run_failing("python", "-c", "import wsgi", env=env)
+
+    assert "SECRET_KEY" in output
+
+
+def test_generated_flask_code_has_no_medium_or_high_bandit_finding(flask: FlaskProject) -> None:
+    flask.check_bandit()
 
 
 def test_generated_flask_dockerfile_and_workflow_lint_clean(flask: FlaskProject) -> None:

@@ -189,19 +189,48 @@ def test_first_commit_uses_the_project_author_when_git_has_no_identity(  # type:
     assert git(destination, "log", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
 
 
-def test_django_project_gets_an_untracked_env_with_a_fresh_secret_key(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
+MAXIMAL = {
+    "django": ["api=drf", "cms=wagtail", "celery=true", "sentry=true", "database=postgres"],
+    "flask": [
+        "extensions=sqlalchemy,migrate,login,wtf,admin,api,cors,limiter,caching,talisman,celery",
+        "database=postgres",
+    ],
+    "fastapi": [
+        "admin=sqladmin",
+        "websockets=true",
+        "ml_serving=true",
+        "background=celery",
+        "database=postgres",
+    ],
+}
+SECRET_NAMES = {"django": "DJANGO_SECRET_KEY", "flask": "SECRET_KEY", "fastapi": "SECRET_KEY"}
+
+
+@pytest.mark.parametrize("options", ["defaults", "maximal"])
+@pytest.mark.parametrize("framework", ["django", "flask", "fastapi"])
+def test_every_project_gets_its_own_secret_in_an_untracked_env(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path, framework: str, options: str
+) -> None:
+    answers = [arg for answer in MAXIMAL[framework] for arg in ("-d", answer)]
     keys = []
     for name in ("first", "second"):
         destination = tmp_path / name
-        assert run_cli("new", str(destination), "-f", "django", "--defaults").exit_code == 0
+        chosen = answers if options == "maximal" else []
+        assert (
+            run_cli("new", str(destination), "-f", framework, "--defaults", *chosen).exit_code == 0
+        )
         env = dict(
             line.split("=", 1)
             for line in (destination / ".env").read_text().splitlines()
             if "=" in line and not line.startswith("#")
         )
-        keys.append(env["DJANGO_SECRET_KEY"])
-        assert ".env" not in git(destination, "ls-files").splitlines()
+        keys.append(env[SECRET_NAMES[framework]])
+        tracked = git(destination, "ls-files").splitlines()
+        assert ".env" not in tracked
+        assert git(destination, "check-ignore", ".env") == ".env"
         assert (destination / ".env").stat().st_mode & 0o077 == 0
+        # The secret is nowhere in what is committed.
+        assert not any(keys[-1] in (destination / f).read_text(errors="replace") for f in tracked)
 
     assert all(len(key) >= 50 for key in keys)
     assert keys[0] != keys[1]

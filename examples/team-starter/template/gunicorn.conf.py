@@ -9,7 +9,7 @@ import os
 from app.logging_policy import logging_config
 
 # Inside a container the server must listen on every interface to be reachable.
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"  # nosec B104
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = "uvicorn_worker.UvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
