@@ -43,8 +43,19 @@ OPTIONS = {
     "login_by": ["username", "email"],
     "sentry": [False, True],
 }
+# Every option on at once, for the gates that must hold at both ends (security, deploy checks).
+MAXIMAL: Answers = {
+    "api": "drf",
+    "celery": True,
+    "cms": "wagtail",
+    "database": "postgres",
+    "login_by": "email",
+    "sentry": True,
+}
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
-COMBINATIONS = [{}] + [row for row in pairwise(OPTIONS) if row != DEFAULTS]
+COMBINATIONS = [{}, MAXIMAL] + [
+    row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)
+]
 
 
 class DjangoProject(ProjectWithServices):

@@ -57,8 +57,19 @@ def accepted(row: Answers) -> bool:
     return not (row["admin"] == "sqladmin" and row["auth"] == "none")
 
 
+# Every option on at once, for the gates that must hold at both ends (security, fuzzing).
+MAXIMAL: Answers = {
+    "admin": "sqladmin",
+    "auth": "jwt",
+    "background": "celery",
+    "database": "postgres",
+    "ml_serving": True,
+    "websockets": True,
+}
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
-COMBINATIONS = [{}] + [row for row in pairwise(OPTIONS, accepted) if row != DEFAULTS]
+COMBINATIONS = [{}, MAXIMAL] + [
+    row for row in pairwise(OPTIONS, accepted) if row not in (DEFAULTS, MAXIMAL)
+]
 FUZZ_EXAMPLES = 25  # per operation and phase: enough to find a 5xx, bounded in time
 
 
