@@ -231,17 +231,18 @@ def team_answers(
             if name not in known:
                 raise ConfigError(f"{config.label}: {table}.{name}: no template asks this question")
 
-    def relevant(table: Mapping[str, Any]) -> dict[str, str]:
-        texts = {k: answer_text(v) for k, v in table.items() if k in asked}
+    def relevant(table: str) -> dict[str, str]:
+        values: Mapping[str, Any] = getattr(config, table)
+        texts = {k: answer_text(v) for k, v in values.items() if k in asked}
         for name, text in texts.items():
-            question = asked[name]
-            if question.choices and not question.multiselect and text not in question.choices:
+            choices = asked[name].choices
+            if choices and not asked[name].multiselect and text not in choices:
                 raise ConfigError(
-                    f"{config.label}: {name}: {text!r} is not one of {', '.join(question.choices)}"
+                    f"{config.label}: {table}.{name}: {text!r} is not one of {', '.join(choices)}"
                 )
         return normalise_answers(texts, template)
 
-    locked, defaults = relevant(config.locked), relevant(config.defaults)
+    locked, defaults = relevant("locked"), relevant("defaults")
     answers = normalise_answers(given, template)
     for name, value in locked.items():
         if name in answers and answers[name] != value:

@@ -243,6 +243,8 @@ def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[s
     merge into, and the commits are undone at the end: the owner reviews one set of changes.
     """
     start = store.git(["rev-parse", "HEAD"], cwd=path)
+    # An answer goes to the layers that recorded it; one no layer recorded, to the base.
+    unclaimed = {name for name in data if not any(name in layer.answers for layer in layers)}
     for index, layer in enumerate(layers):
         if index:
             store.git(["add", "--all"], cwd=path)
@@ -255,7 +257,9 @@ def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[s
         target = to if to and layer is layers[-1] else layer.latest
         if layer.builtin and not target.startswith("v"):
             target = f"v{target}"
-        asked = {k: v for k, v in data.items() if k in layer.answers or index == 0}
+        asked = {
+            k: v for k, v in data.items() if k in layer.answers or (index == 0 and k in unclaimed)
+        }
         _update_layer(path, layer, target, asked)
     if len(layers) > 1:
         store.git(["reset", "--quiet", start], cwd=path)

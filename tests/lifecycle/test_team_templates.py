@@ -220,3 +220,24 @@ def test_update_refuses_an_answer_the_team_locks(run_cli, tmp_path: Path) -> Non
     assert f"license=MIT is refused: {config} locks license to Proprietary" in result.stderr
     assert git(project, "status", "--porcelain") == ""
     assert git(project, "rev-parse", "HEAD") == head
+
+
+def test_an_answer_changed_during_update_goes_to_the_layer_that_asks_it(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    repository = repository_from(EXAMPLE / "template", tmp_path / "acme-starter")
+    repository.release("v1.0.0")
+    config = team_config(
+        tmp_path / "team.toml", "acme-api", repository, "v1.0.0", extends="fastapi"
+    )
+    project = tmp_path / "payments"
+    run_cli("--config", str(config), "new", str(project), "--template", "acme-api", "--defaults")
+
+    result = run_cli(
+        "--config", str(config), "update", str(project), "--data", "team=@acme/billing"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert answers(project, ".copier-answers.acme.yml")["team"] == "@acme/billing"
+    assert "team" not in answers(project)
+    assert (project / ".github" / "CODEOWNERS").read_text().endswith("* @acme/billing\n")

@@ -213,7 +213,7 @@ def test_an_answers_file_cannot_unlock_an_answer_either(run_cli, tmp_path: Path)
     ("toml", "expected"),
     [
         ("[locked]\nlicence = 'MIT'\n", "locked.licence: no template asks this question"),
-        ("[defaults]\nlicense = 'GPL'\n", "license: 'GPL' is not one of MIT, Apache-2.0"),
+        ("[defaults]\nlicense = 'GPL'\n", "defaults.license: 'GPL' is not one of MIT, Apache-2.0"),
     ],
 )
 def test_a_config_answer_no_template_can_take_is_named(  # type: ignore[no-untyped-def]
