@@ -283,7 +283,7 @@ TARGETS = {
         bare_source=BARE_FLASK,
         paths={"/health": ("/health", "/health"), ONE_ROW_READ: ("/api/items/1", "/items/1")},
         # The default extensions plus the API, which serves the row.
-        answers=("extensions=sqlalchemy,migrate,wtf,talisman,api",),
+        answers=("extensions=sqlalchemy,migrate,wtf,api",),
         env={
             "SECRET_KEY": secrets.token_urlsafe(40),
             # Flask-SQLAlchemy puts a relative SQLite path in the instance folder: be explicit.

@@ -41,7 +41,7 @@ EXTENSIONS = [
     "talisman",
     "celery",
 ]
-DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf", "talisman"]
+DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 # What an extension needs, as the template's own validator states it.
 NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
 
@@ -120,10 +120,9 @@ def test_generated_flask_project_serves_health_under_gunicorn(flask: FlaskProjec
     with serving(flask.project, ["gunicorn", "wsgi:app"], port, env) as base_url:
         assert http_get(f"{base_url}/health")[0] == 200
         assert http_get(f"{base_url}/health/ready")[0] == 200
-        if "talisman" in flask.extensions:  # the extension that sets them, on by default
-            status, headers, _ = http_response(f"{base_url}/", {"X-Forwarded-Proto": "https"})
-            assert status == 200
-            assert_security_headers(headers)
+        status, headers, _ = http_response(f"{base_url}/", {"X-Forwarded-Proto": "https"})
+        assert status == 200
+        assert_security_headers(headers)
 
 
 def test_generated_flask_production_config_refuses_to_start_without_a_secret(

@@ -106,7 +106,7 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     assert child.exitstatus == 0
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["framework"] == "flask"
-    assert answers["extensions"] == ["sqlalchemy", "migrate", "wtf", "cors", "talisman"]
+    assert answers["extensions"] == ["sqlalchemy", "migrate", "wtf", "cors"]
 
 
 def test_ctrl_c_at_a_question_exits_cleanly(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
 """Probes for load balancers and orchestrators, answered before any other middleware runs.
 
 This middleware comes first in MIDDLEWARE, so a probe addressed to the container's IP address is
-not refused by ALLOWED_HOSTS, is not redirected to HTTPS, and costs no session, CSRF or
-transaction work: it stays cheap however often the platform asks.
+not refused by ALLOWED_HOSTS, is not redirected to HTTPS, and costs no session or CSRF work:
+it stays cheap however often the platform asks.
 """
 
 from collections.abc import Callable
