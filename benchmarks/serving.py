@@ -201,6 +201,9 @@ class Item(db.Model):
 
 
 application = Flask(__name__)  # gunicorn's default name, as in the Django twin
+# Like any Flask app with sessions, flash or CSRF: a secret key makes Flask build the session
+# signer on every request (about 0.03 ms here), in this twin as in the generated project.
+application.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
 application.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 db.init_app(application)
 

@@ -16,6 +16,7 @@ import yaml
 from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import RenderError, UsageError
+from stackwise.render import jinja_error
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -268,6 +269,7 @@ def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[s
 def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]) -> None:
     import copier
     from copier.errors import CopierError, UnsafeTemplateError
+    from jinja2 import TemplateError
     from plumbum import ProcessExecutionError  # how copier reports a failed git step
 
     try:
@@ -293,12 +295,15 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
         raise RenderError(f"update to {target} failed: {' '.join(str(error).split())}") from None
     except ProcessExecutionError:
         raise RenderError(f"update to {target} failed: no template version {target}") from None
+    except TemplateError as error:
+        raise RenderError(jinja_error(f"{layer.source} {target}", error)) from None
 
 
 @contextmanager
 def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
     """The project as its recorded template versions render it, with its recorded answers."""
     import copier
+    from jinja2 import TemplateError
     from plumbum import ProcessExecutionError
 
     with tempfile.TemporaryDirectory(prefix="stackwise-status-") as scratch:
@@ -322,6 +327,8 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                     f"template version {layer.version} of {layer.source} cannot be read; "
                     "run the stackwise release that made it once, or reach its repository"
                 ) from None
+            except TemplateError as error:
+                raise RenderError(jinja_error(f"{layer.source} {layer.version}", error)) from None
         yield pristine
 
 

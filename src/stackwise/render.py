@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -26,6 +26,9 @@ from stackwise.errors import (
     RenderError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from jinja2 import TemplateError
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,7 @@ def _copy(
     # copier costs ~0.4 s to import; only commands that render pay for it.
     import copier
     from copier.errors import CopierAnswersInterrupt, CopierError, UnsafeTemplateError
+    from jinja2 import TemplateError
 
     # A built-in renders the templates this stackwise carries, stored under its version; the
     # public URL goes into .copier-answers.yml and git reads it from the store.
@@ -311,6 +315,8 @@ def _copy(
         raise InvalidAnswerError(_answer_error(error)) from None
     except CopierError as error:
         raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
+    except TemplateError as error:
+        raise RenderError(jinja_error(template.name, error)) from None
     except OSError as error:  # the disk filled up, a file could not be written
         raise RenderError(f"rendering failed: {error.strerror}: {error.filename}") from None
 
@@ -330,6 +336,14 @@ _COPIER_ANSWER_ERRORS = (
         "no answer for {name}: pass --data {name}=VALUE",
     ),
 )
+
+
+def jinja_error(template_name: str, error: TemplateError) -> str:
+    """A broken file in a template (a team's, usually), named as the template's author sees it."""
+    where = getattr(error, "name", None)  # the file, for a syntax error
+    if where and (line := getattr(error, "lineno", None)):
+        where = f"{where}, line {line}"
+    return f"template {template_name} has a Jinja error{f' in {where}' if where else ''}: {error}"
 
 
 def _answer_error(error: ValueError) -> str:

@@ -104,6 +104,13 @@ def team_template_repository(sandbox: Path) -> None:
     )
 
 
+def broken_team_template(sandbox: Path) -> None:
+    team_template_repository(sandbox)
+    (sandbox / "starter" / "README.md.jinja").write_text("# {{ team }\n")  # an unclosed tag
+    for step in (["add", "--all"], ["commit", "-q", "-m", "v1"], ["tag", "v1.0.0"]):
+        store.git(step, cwd=sandbox / "starter")
+
+
 def interrupt_mid_render(monkeypatch: pytest.MonkeyPatch) -> None:
     from copier._main import Worker
 
@@ -249,6 +256,13 @@ CATALOGUE = [
         ("--config", "team.toml", *new("svc", "--template", "starter")),
         "Unknown revision: 'v1.0.0'",
         setup=team_template_repository,
+    ),
+    Case(
+        "team-template-broken-jinja",
+        ("--config", "team.toml", *new("svc", "--template", "starter")),
+        "template starter has a Jinja error in README.md.jinja, line 1:",
+        FAILURE,
+        setup=broken_team_template,
     ),
     Case(
         "status-version-not-in-store",
