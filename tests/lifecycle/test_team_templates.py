@@ -134,14 +134,20 @@ def own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TemplateVersio
     return TemplateVersions(tmp_path / "versions")
 
 
-def test_the_example_starter_and_its_base_update_together(
-    run_cli, tmp_path: Path, own_store: TemplateVersions
-) -> None:  # type: ignore[no-untyped-def]
+def example_starter_released(tmp_path: Path) -> tuple[TemplateRepository, Path]:
+    """The example team starter in a repository of its own, tagged v1.0.0, and a config on it."""
     repository = repository_from(EXAMPLE / "template", tmp_path / "acme-starter")
     repository.release("v1.0.0")
     config = team_config(
         tmp_path / "team.toml", "acme-api", repository, "v1.0.0", extends="fastapi"
     )
+    return repository, config
+
+
+def test_the_example_starter_and_its_base_update_together(
+    run_cli, tmp_path: Path, own_store: TemplateVersions
+) -> None:  # type: ignore[no-untyped-def]
+    repository, config = example_starter_released(tmp_path)
     project = tmp_path / "payments"
 
     created = run_cli(
@@ -225,11 +231,7 @@ def test_update_refuses_an_answer_the_team_locks(run_cli, tmp_path: Path) -> Non
 def test_an_answer_changed_during_update_goes_to_the_layer_that_asks_it(
     run_cli, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    repository = repository_from(EXAMPLE / "template", tmp_path / "acme-starter")
-    repository.release("v1.0.0")
-    config = team_config(
-        tmp_path / "team.toml", "acme-api", repository, "v1.0.0", extends="fastapi"
-    )
+    _, config = example_starter_released(tmp_path)
     project = tmp_path / "payments"
     run_cli("--config", str(config), "new", str(project), "--template", "acme-api", "--defaults")
 
