@@ -54,7 +54,7 @@ def main() -> None:
     quick = parser.parse_args().quick
     if shutil.which("wrk") is None:
         sys.exit("benchmarks/all.py: wrk is not installed (Debian: apt-get install wrk)")
-    runs, rounds, seconds = (3, 1, 3) if quick else (15, 3, 10)
+    runs, rounds, seconds = (3, 2, 3) if quick else (15, 6, 5)
 
     print("## Render and start-up\n")
     sys.stdout.flush()

@@ -3,8 +3,8 @@
 Both run under the same gunicorn settings (the generated project's gunicorn.conf.py, the same
 worker count) in the generated project's own venv, one after the other, for several interleaved
 rounds. wrk loads each measured path from this machine over loopback for a fixed time. Reported
-per path: requests/s (median of the rounds), their ratio, p99 latency, and resident memory per
-worker after the load.
+per path: requests/s (median of the rounds), p99 latency, resident memory per worker after the
+load, and the ratio generated / bare: the median of the rounds' own ratios, with their range.
 
     python benchmarks/serving.py [--framework django|flask|fastapi] [--rounds 3] [--seconds 10]
 
@@ -54,10 +54,11 @@ class Target:
 BARE_APP = "bare_app"  # the module name the bare source is written to, beside the project
 
 BARE_DJANGO = '''
-"""A view per measured path and only the middleware they need: the floor for the project.
+"""What `django-admin startproject` sets up, with the deployment checklist's HTTPS settings and
+one view per measured path: the floor for the project.
 
-The one-row read is the logged-in user, read the way Django's docs do it: the session and
-authentication middleware, then `request.user`, from the same database and user table.
+The middleware is startproject's own list. The one-row read is the logged-in user, read the
+way Django's docs do it: `request.user`, from the same database and user table.
 """
 import os
 
@@ -69,12 +70,13 @@ from django.urls import path
 settings.configure(
     DEBUG=False,
     SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
-    ALLOWED_HOSTS=["*"],
+    ALLOWED_HOSTS=[os.environ["DJANGO_ALLOWED_HOSTS"]],
     ROOT_URLCONF=__name__,
     INSTALLED_APPS=[
         "django.contrib.contenttypes",
         "django.contrib.auth",
         "django.contrib.sessions",
+        "django.contrib.messages",
         "bench_app.users",
     ],
     AUTH_USER_MODEL="users.User",
@@ -86,9 +88,19 @@ settings.configure(
         }
     },
     MIDDLEWARE=[
+        "django.middleware.security.SecurityMiddleware",
         "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
         "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ],
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    SECURE_SSL_REDIRECT=True,
+    SECURE_HSTS_SECONDS=60 * 60 * 24 * 365,
+    SESSION_COOKIE_SECURE=True,
+    CSRF_COOKIE_SECURE=True,
     USE_TZ=True,
 )
 
@@ -333,10 +345,16 @@ def free_port() -> int:
         return port
 
 
+# As a TLS-terminating proxy says it: production settings redirect plain HTTP to HTTPS.
+BEHIND_HTTPS = "X-Forwarded-Proto: https"
+
+
 def wait_for(url: str, deadline: float) -> None:
+    # Sent as the load is: a bare Django app redirects plain HTTP to HTTPS before routing.
+    request = urllib.request.Request(url, headers=dict([BEHIND_HTTPS.split(": ")]))
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=1):  # noqa: S310 (loopback)
                 return
         except OSError:
             time.sleep(0.1)
@@ -354,10 +372,6 @@ def stop(server: subprocess.Popen[str]) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=20)
-
-
-# As a TLS-terminating proxy says it: production settings redirect plain HTTP to HTTPS.
-BEHIND_HTTPS = "X-Forwarded-Proto: https"
 
 
 def load(url: str, seconds: int, headers: tuple[str, ...]) -> tuple[float, str]:
@@ -438,8 +452,11 @@ def benchmark(
         samples: dict[str, dict[str, list[Sample]]] = {
             label: {name: [] for name in apps} for label in target.paths
         }
-        for _ in range(rounds):
-            for index, (name, app) in enumerate(apps.items()):
+        for round_number in range(rounds):
+            # Each round pairs the two apps back to back; alternating which goes first cancels
+            # any drift of the machine within a round.
+            order = list(enumerate(apps.items()))
+            for index, (name, app) in order if round_number % 2 == 0 else reversed(order):
                 paths = {label: pair[index] for label, pair in target.paths.items()}
                 measured = measure(app, paths, project, venv_env, seconds, target.headers)
                 for label, sample in measured.items():
@@ -449,6 +466,11 @@ def benchmark(
 
 def median_rps(samples: list[Sample]) -> float:
     return statistics.median(s.rps for s in samples)
+
+
+def round_ratios(by_app: dict[str, list[Sample]]) -> list[float]:
+    """Generated / bare requests/s, per round: each pair ran back to back on the same machine."""
+    return [g.rps / b.rps for g, b in zip(by_app["generated"], by_app["bare"], strict=True)]
 
 
 def main() -> None:
@@ -471,15 +493,17 @@ def main() -> None:
 
 def print_table(framework: str, results: dict[str, dict[str, list[Sample]]]) -> None:
     print(
-        "| framework | path | app | requests/s | p99 latency (per round) | RSS per worker | ratio |"
+        "| framework | path | app | requests/s | p99 latency (per round) | RSS per worker "
+        "| ratio (range) |"
     )
     print("|---|---|---|---:|---|---:|---:|")
     for label, by_app in results.items():
-        ratio = median_rps(by_app["generated"]) / median_rps(by_app["bare"])
+        ratios = round_ratios(by_app)
+        ratio = f"**{statistics.median(ratios):.2f}** ({min(ratios):.2f}-{max(ratios):.2f})"
         for name, samples in by_app.items():
             p99s = ", ".join(s.p99 for s in samples)
             rss = statistics.median(s.rss_mb for s in samples)
-            shown = f"**{ratio:.2f}**" if name == "generated" else ""
+            shown = ratio if name == "generated" else ""
             print(
                 f"| {framework} | {label} | {name} | {median_rps(samples):,.0f} | {p99s} "
                 f"| {rss:.1f} MB | {shown} |"
