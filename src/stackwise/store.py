@@ -110,14 +110,30 @@ def add_version(template_root: Path, version: str = __version__) -> str:
 
 @contextmanager
 def redirected_to_store() -> Iterator[None]:
-    """While inside, git (and so copier) fetches TEMPLATE_URL from the local store."""
+    """While inside, git (and so copier) fetches TEMPLATE_URL from the local store.
+
+    Copier keeps one mirror per URL in its cache; the store gets a cache of its own, so two
+    stores (two installs, or parallel test runs) never refresh one mirror from each other.
+    """
     from plumbum import local  # copier runs git through plumbum, which keeps its own env
 
+    store = store_path().absolute()
     count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
     redirect = {
         "GIT_CONFIG_COUNT": str(count + 1),
-        f"GIT_CONFIG_KEY_{count}": f"url.{store_path().as_uri()}.insteadOf",
+        f"GIT_CONFIG_KEY_{count}": f"url.{store.as_uri()}.insteadOf",
         f"GIT_CONFIG_VALUE_{count}": TEMPLATE_URL,
     }
-    with local.env(**redirect):
-        yield
+    previous_cache = os.environ.get(COPIER_CACHE)
+    os.environ[COPIER_CACHE] = str(store.with_name(f"{store.name}.copier-cache"))
+    try:
+        with local.env(**redirect):
+            yield
+    finally:
+        if previous_cache is None:
+            os.environ.pop(COPIER_CACHE, None)
+        else:
+            os.environ[COPIER_CACHE] = previous_cache
+
+
+COPIER_CACHE = "COPIER_CACHE_DIR"  # where copier keeps its mirrors of template repositories
