@@ -24,6 +24,14 @@ def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def shared_uv_cache() -> None:
+    """One uv cache for every project the tests lock and install, kept between runs so they are
+    warm: `$UV_CACHE_DIR` if set, otherwise ~/.cache/stackwise-tests/uv."""
+    default = Path.home() / ".cache" / "stackwise-tests" / "uv"
+    os.environ.setdefault("UV_CACHE_DIR", str(default))
+
+
+@pytest.fixture(autouse=True, scope="session")
 def no_user_configuration(tmp_path_factory: pytest.TempPathFactory) -> None:
     """No team configuration of the machine's user reaches the tests; each test brings its own."""
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -262,6 +263,12 @@ def new_command(
     no_git: Annotated[
         bool, typer.Option("--no-git", help="Skip git init and the first commit.")
     ] = False,
+    no_lock: Annotated[
+        bool,
+        typer.Option(
+            "--no-lock", help="Skip writing uv.lock (CI and the image expect one: run uv lock)."
+        ),
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Render into a non-empty directory.")
     ] = False,
@@ -326,6 +333,7 @@ def new_command(
             prompt=interactive,
             pretend=pretend,
             git=not no_git,
+            lock=not no_lock,
             force=force,
         )
     )
@@ -334,11 +342,28 @@ def new_command(
         return
     label = guide.frameworks[framework].label
     out.print(f"[green]Created[/green] {label} project [bold]{rendered.destination}[/bold]")
+    if rendered.lock_problem:
+        _warn(rendered.lock_problem)
     if rendered.committed:
-        out.print("Initialised a git repository with a first commit.")
+        locked = " (with uv.lock)" if (rendered.destination / "uv.lock").is_file() else ""
+        out.print(f"Initialised a git repository with a first commit{locked}.")
+    uv = _uv_command()
     out.print("Next steps:")
-    out.print(f"  cd {destination}")
-    out.print("  uv sync && uv run pytest")
+    out.print(f"  cd {shlex.quote(str(destination))}", soft_wrap=True, markup=False)
+    out.print(f"  {uv} sync && {uv} run pytest", soft_wrap=True, markup=False)
+
+
+def _uv_command() -> str:
+    """`uv` when it is on PATH; otherwise the one installed with stackwise, by its full path."""
+    import shutil
+
+    from uv import find_uv_bin
+
+    return "uv" if shutil.which("uv") else shlex.quote(find_uv_bin())
+
+
+def _warn(message: str) -> None:
+    print(f"stackwise: warning: {message}", file=sys.stderr)
 
 
 ProjectArgument = Annotated[
@@ -422,6 +447,10 @@ def update_command(
         ("in conflict", summary.conflicts),
     ):
         out.print(f"  {label}: {', '.join(names) or 'none'}")
+    if summary.relocked:
+        out.print("Refreshed uv.lock for the changed pyproject.toml.")
+    if summary.lock_problem:
+        _warn(summary.lock_problem)
     if summary.conflicts:
         out.print("Resolve the <<<<<<< markers in the files in conflict, then commit.")
         raise typer.Exit(1)

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 # Lines copier writes around a conflict it leaves inline (conflict="inline").
 CONFLICT_MARKER = "<<<<<<< before updating"
-# Not part of what the template renders: the repository itself and local, secret settings.
-NOT_RENDERED = {".git", ".env", ".venv"}
+# Not part of what the template renders: the repository itself, local and secret settings, and
+# the lock stackwise writes beside the template's files.
+NOT_RENDERED = {".git", ".env", ".venv", "uv.lock"}
 
 
 class NotGeneratedError(UsageError):
@@ -85,6 +86,9 @@ class UpdateSummary:
     added: list[str]
     removed: list[str]
     conflicts: list[str]
+    # When the update changed pyproject.toml: uv.lock was refreshed, or why it could not be.
+    relocked: bool = False
+    lock_problem: str | None = None
 
 
 def recorded(answers_file: Path) -> dict[str, Any]:
@@ -197,6 +201,8 @@ def update(
         checked, _ = team_answers(config, template, changed)  # refuses a locked answer
         changed = {name: checked[name] for name in changed}
     _run_update(path, layers, to, changed)
+    pyproject_changed = store.git(["status", "--porcelain", "--", "pyproject.toml"], cwd=path)
+    lock_problem = _relock(path) if pyproject_changed else None
     changes = store.git(["status", "--porcelain", "--untracked-files=all"], cwd=path).splitlines()
     updated: list[str] = []
     added: list[str] = []
@@ -219,7 +225,19 @@ def update(
         added=sorted(added),
         removed=sorted(removed),
         conflicts=sorted(conflicts),
+        relocked=bool(pyproject_changed) and lock_problem is None,
+        lock_problem=lock_problem,
     )
+
+
+def _relock(path: Path) -> str | None:
+    """Bring uv.lock in line with the updated pyproject.toml, so the tree the update leaves
+    installs with `uv sync --locked` (the image and CI do); None, or why it could not."""
+    from stackwise.render import lock_dependencies
+
+    if CONFLICT_MARKER in _text(path / "pyproject.toml"):
+        return "uv.lock not refreshed: resolve pyproject.toml, then run `uv lock`"
+    return lock_dependencies(path)
 
 
 def _template_of(layer: Layer, config: TeamConfig) -> TemplateInfo:

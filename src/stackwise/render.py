@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ class NewProject:
     prompt: bool = False  # ask copier's questions in the terminal; otherwise use defaults
     pretend: bool = False
     git: bool = True
+    lock: bool = True  # write uv.lock (`uv lock`) before the first commit
     force: bool = False
 
 
@@ -50,6 +52,7 @@ class Rendered:
     destination: Path
     answers: dict[str, Any]
     committed: bool
+    lock_problem: str | None  # why uv.lock could not be written; None when it was (or was not asked)
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -170,15 +173,24 @@ def new_project(request: NewProject) -> Rendered | None:
     if request.force and destination.is_dir():
         # Rendering over existing files is what --force asks for, so it happens in place.
         answers = _render_layers(template, destination, data, identity, request, pretend=False)
-        write_local_env(destination)
-        committed = request.git and _git_first_commit(destination, answers, identity)
+        committed, lock_problem = _finish(destination, answers, identity, request)
     else:
         with _staging(destination) as staged:
             answers = _render_layers(template, staged, data, identity, request, pretend=False)
-            write_local_env(staged)
-            committed = request.git and _git_first_commit(staged, answers, identity)
+            committed, lock_problem = _finish(staged, answers, identity, request)
             staged.rename(destination)
-    return Rendered(destination=destination, answers=answers, committed=committed)
+    return Rendered(destination, answers, committed, lock_problem)
+
+
+def _finish(
+    project: Path, answers: Mapping[str, Any], identity: Mapping[str, str], request: NewProject
+) -> tuple[bool, str | None]:
+    """The steps after rendering: the local `.env`, the lock, the first commit (which holds the
+    lock, so the image builds and CI installs the same versions from a fresh clone)."""
+    write_local_env(project)
+    lock_problem = lock_dependencies(project) if request.lock else None
+    committed = request.git and _git_first_commit(project, answers, identity)
+    return committed, lock_problem
 
 
 def _render_layers(
@@ -240,6 +252,55 @@ def write_local_env(project: Path) -> None:
         lines.append(line)
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env_file.chmod(0o600)
+
+
+def lock_dependencies(project: Path) -> str | None:
+    """Write the project's `uv.lock`; return None, or one line saying why it could not be written.
+
+    The package index first, for current versions; uv's cache alone when the index cannot be
+    reached. Neither working is a warning for the user, not a failed project.
+    """
+    if not (project / "pyproject.toml").is_file():
+        return None  # a team template may render something other than a Python project
+    from uv import find_uv_bin  # the uv that stackwise depends on, whatever is on PATH
+
+    env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
+    env.setdefault("UV_HTTP_TIMEOUT", LOCK_HTTP_TIMEOUT)
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")  # a lock is no reason to fetch a Python
+    problems = []
+    for mode in ([], ["--offline"]):
+        try:
+            completed = subprocess.run(
+                [find_uv_bin(), "lock", "--no-progress", *mode],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=LOCK_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError:
+            problems.append("uv is not installed")
+            break
+        except subprocess.TimeoutExpired:
+            problems.append(f"uv lock took longer than {LOCK_TIMEOUT} s")
+            continue
+        if completed.returncode == 0:
+            return None
+        problems.append(_first_error(completed.stderr))
+    # The index's answer says more than the cache's ("not in the cache").
+    return f"uv.lock not written ({problems[0]}); run `uv lock` once the package index is reachable"
+
+
+# uv retries a silent index a few times; these bound how long `new` and `update` wait for it.
+LOCK_HTTP_TIMEOUT = "10"
+LOCK_TIMEOUT = 120
+
+
+def _first_error(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error")]
+    return (errors or lines or ["uv lock failed"])[0].removeprefix("error: ")
 
 
 @contextmanager

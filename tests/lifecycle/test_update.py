@@ -112,6 +112,24 @@ def test_an_answer_changed_during_update_renders_what_it_adds(
     assert answers["extensions"] == ["sqlalchemy", "cors"]
 
 
+def test_a_changed_pyproject_without_a_reachable_index_is_a_warning_not_a_failure(
+    versions: TemplateVersions, run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
+    version = versions.release("5.2.0")
+    project = versions.generate(version, extensions=["sqlalchemy"])
+
+    result = run_cli("update", str(project), "--to", version, "-d", "extensions=sqlalchemy,cors")
+
+    assert result.exit_code == 0, result.stderr
+    assert "flask-cors" in (project / "pyproject.toml").read_text()
+    assert result.stderr.startswith("stackwise: warning: uv.lock not written (")
+    assert result.stderr.count("\n") == 1
+    assert "Refreshed uv.lock" not in result.stdout
+    assert not (project / "uv.lock").exists()
+
+
 def test_a_dirty_tree_is_refused_and_nothing_changes(versions: TemplateVersions, run_cli) -> None:  # type: ignore[no-untyped-def]
     project = versions.generate(versions.release("6.0.0"))
     (project / "README.md").write_text("work in progress\n")

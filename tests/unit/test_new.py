@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,23 @@ def test_new_with_defaults_renders_a_committed_project(  # type: ignore[no-untyp
     assert answers["project_slug"] == "order_service"
     assert git(destination, "log", "--format=%s") == "Generate project with stackwise"
     assert git(destination, "status", "--porcelain") == ""
-    assert "uv sync && uv run pytest" in result.stdout
+    assert re.search(r"^  \S*uv sync && \S*uv run pytest$", result.stdout, re.M), result.stdout
+
+
+def test_new_without_a_reachable_index_warns_and_still_commits(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path
+) -> None:
+    # tests/unit/conftest.py: offline, with an empty uv cache, so nothing can be locked.
+    destination = tmp_path / "offline"
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults")
+
+    assert result.exit_code == 0
+    assert result.stderr.startswith("stackwise: warning: uv.lock not written (")
+    assert result.stderr.endswith("run `uv lock` once the package index is reachable\n")
+    assert result.stderr.count("\n") == 1
+    assert not (destination / "uv.lock").exists()
+    assert git(destination, "status", "--porcelain") == ""
+    assert "Initialised a git repository with a first commit." in result.stdout
 
 
 def test_auto_framework_follows_the_recommendation(run_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
