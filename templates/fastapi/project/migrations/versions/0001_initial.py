@@ -1,4 +1,4 @@
-"""initial: the items table{% if auth == "jwt" %} and the users table{% endif %}
+"""initial: the items table
 
 Revision ID: 0001
 Revises:
@@ -35,23 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
         sa.UniqueConstraint("name", name=op.f("uq_items_name")),
     )
-{%- if auth == "jwt" %}
-    op.create_table(
-        "users",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("hashed_password", sa.String(length=255), nullable=False),
-        sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("is_superuser", sa.Boolean(), nullable=False),
-        *timestamps(),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
-        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
-    )
-{%- endif %}
 
 
 def downgrade() -> None:
-{%- if auth == "jwt" %}
-    op.drop_table("users")
-{%- endif %}
     op.drop_table("items")
