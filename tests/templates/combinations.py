@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations, product
 from typing import Any
 
+import pytest
+
 Answers = dict[str, Any]
 
 
@@ -40,3 +42,12 @@ def pairwise(
 
 def row_id(row: Answers) -> str:
     return "-".join(f"{key}={value}" for key, value in row.items())
+
+
+def as_params(template: str, rows: list[Answers], label: Callable[[Answers], str]) -> list[Any]:
+    """Fixture params for `rows`, each its own pytest-xdist group: the tests of one combination
+    run on one worker, which generates its project and replays its image once."""
+    return [
+        pytest.param(row, id=label(row), marks=pytest.mark.xdist_group(f"{template}-{label(row)}"))
+        for row in rows
+    ]

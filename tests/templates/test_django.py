@@ -1,28 +1,40 @@
-"""The Django template, defaults and a pairwise set of option combinations, green on every gate.
+"""The Django template, proven as it runs, for its defaults, every option at once and a pairwise
+set of combinations.
 
-Each combination is generated once, gets its own venv, and then passes: its own test suite
-(against the real PostgreSQL and Redis where it uses them), ruff, ruff format, mypy with
-django-stubs, migrations in sync, `check --deploy` with production settings, and gunicorn serving
-/health and the admin login page on a free loopback port.
+Each combination is generated with `stackwise new` (rendered, locked, committed). Then a fresh
+clone passes its CI workflow as written (lint, format, mypy, migrations in sync, its own suite on
+the real PostgreSQL and Redis it uses); the image replayed from its Dockerfile runs the README's
+release command and serves production settings (HTTPS, HSTS, no debug pages, `check --deploy`
+clean, no start without a secret); every compose service (web, worker, beat) runs production
+settings and passes the healthcheck that applies to it; bandit, hadolint and actionlint pass.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.templates.combinations import Answers, pairwise, row_id
-from tests.templates.conftest import (
-    ProjectWithServices,
-    assert_security_headers,
-    free_port,
-    generate,
-    http_get,
+from tests.templates.as_run import (
+    HTTPS,
+    Deployer,
+    Image,
+    LocalServices,
+    check_ci_workflow,
+    check_compose_services,
+    check_production_web,
+    check_refuses_without,
     http_response,
-    real_services,
-    serving,
+    local_services,
+    serving_as_documented,
+)
+from tests.templates.combinations import Answers, as_params, pairwise, row_id
+from tests.templates.conftest import (
+    Generated,
+    check_bandit,
+    check_deployment_files,
+    generate,
 )
 
 pytestmark = pytest.mark.templates
@@ -53,88 +65,61 @@ MAXIMAL: Answers = {
     "sentry": True,
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
-COMBINATIONS = [{}, MAXIMAL] + [
-    row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)
-]
+COMBINATIONS = [{}, MAXIMAL] + [row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)]
 
 
-class DjangoProject(ProjectWithServices):
-    def manage(self, *args: str, **extra_env: str) -> str:
-        return self.run("python", "manage.py", *args, **extra_env)
-
-    def production_env(self) -> dict[str, str]:
-        return {
-            **self.env,
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        }
+@pytest.fixture(
+    scope="module", params=as_params("django", COMBINATIONS, lambda row: row_id(row) or "defaults")
+)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    destination = tmp_path_factory.mktemp("django") / "shop"
+    return generate(destination, {"framework": "django", **request.param})
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda row: row_id(row) or "defaults")
-def django(request: pytest.FixtureRequest, copie_session) -> Iterator[DjangoProject]:  # type: ignore[no-untyped-def]
-    answers = {**DEFAULTS, **request.param}
-    project = generate(copie_session, {"framework": "django", **request.param})
-    with real_services(postgres=answers["database"] == "postgres", redis=answers["celery"]) as env:
-        yield DjangoProject(project, env)
+@pytest.fixture
+def services(project: Generated) -> Iterator[LocalServices]:
+    answers = {**DEFAULTS, **project.answers}
+    with local_services(postgres=answers["database"] == "postgres", redis=answers["celery"]) as up:
+        yield up
 
 
-def test_generated_django_project_passes_its_own_suite(django: DjangoProject) -> None:
-    django.check_own_suite()
-
-
-def test_generated_django_project_is_lint_format_and_type_clean(django: DjangoProject) -> None:
-    django.check_lint_format_and_types()
-
-
-def test_generated_django_project_migrations_are_in_sync(django: DjangoProject) -> None:
-    assert "No changes detected" in django.manage("makemigrations", "--check", "--dry-run")
-
-
-def test_generated_django_project_passes_deploy_checks(django: DjangoProject) -> None:
-    output = django.manage(
-        "check", "--deploy", "--fail-level", "WARNING", **django.production_env()
-    )
-
-    assert "no issues" in output
-
-
-def test_generated_django_project_serves_health_and_admin_under_gunicorn(
-    django: DjangoProject,
+def test_generated_django_project_passes_its_ci_workflow_as_written(
+    project: Generated, services: LocalServices, tmp_path: Path
 ) -> None:
-    env = {**django.production_env(), "WEB_CONCURRENCY": "2"}
-    django.manage("collectstatic", "--noinput", **env)
-    django.manage("migrate", "--noinput", **env)
-    port = free_port()
-    env["PORT"] = str(port)
-    admin_url = str(django.project.answers.get("admin_url", "admin/"))
+    check_ci_workflow(project.path, tmp_path, services)
 
-    with serving(django.project, ["gunicorn", "config.wsgi"], port, env) as base_url:
-        assert http_get(f"{base_url}/health")[0] == 200
-        assert http_get(f"{base_url}/health/ready")[0] == 200
-        # Behind a TLS-terminating proxy, as in production: plain HTTP would redirect.
-        status, headers, body = http_response(
-            f"{base_url}/{admin_url}login/", {"X-Forwarded-Proto": "https"}
-        )
+
+def test_generated_django_image_serves_production_as_built(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    deployer = Deployer(services, image)
+    admin_url = str(project.answers["admin_url"])
+
+    with serving_as_documented(project.path, image, deployer) as served:
+        check_production_web(served.base_url, "/")
+        status, headers, body = http_response(f"{served.base_url}/{admin_url}login/", HTTPS)
         assert status == 200
         assert b"csrfmiddlewaretoken" in body
-        assert_security_headers(headers)
-        assert http_get(f"{base_url}/{admin_url}login/")[0] == 301
+        assert "secure" in headers["set-cookie"].lower()  # production's CSRF_COOKIE_SECURE
+
+    deploy_check = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+    completed = image.run(deploy_check, served.env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    check_refuses_without("DJANGO_SECRET_KEY", image, image.cmd, served.env)
 
 
-def test_generated_django_production_settings_refuse_to_start_without_a_secret(
-    django: DjangoProject,
+def test_generated_django_compose_services_run_production(
+    project: Generated, image: Image, services: LocalServices
 ) -> None:
-    env = {**django.production_env(), "DJANGO_SECRET_KEY": ""}
+    names = check_compose_services(project.path, image, Deployer(services, image), "/")
 
-    output = django.project.run_failing("python", "manage.py", "check", env=env)
-
-    assert "Set DJANGO_SECRET_KEY to run with production settings." in output
-
-
-def test_generated_django_code_has_no_medium_or_high_bandit_finding(django: DjangoProject) -> None:
-    django.check_bandit()
+    expected = ["web", "worker", "beat"] if project.answers["celery"] else ["web"]
+    assert names == expected
 
 
-def test_generated_django_dockerfile_and_workflow_lint_clean(django: DjangoProject) -> None:
-    django.check_deployment_files()
+def test_generated_django_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:
+    check_bandit(project.path)
+
+
+def test_generated_django_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
+    check_deployment_files(project.path)

@@ -1,10 +1,13 @@
-"""The FastAPI template, defaults and a pairwise set of option combinations, green on every gate.
+"""The FastAPI template, proven as it runs, for its defaults, every option at once and a pairwise
+set of combinations.
 
-Each combination is generated once, gets its own venv, and then passes: its own test suite
-(against the real PostgreSQL and Redis where it uses them), ruff, ruff format, mypy --strict,
-`alembic upgrade head` + `alembic check`, gunicorn with uvicorn workers serving /health,
-/openapi.json and the docs on a free loopback port, and a bounded schemathesis run against its
-own OpenAPI schema with no 5xx response.
+Each combination is generated with `stackwise new` (rendered, locked, committed). Then a fresh
+clone passes its CI workflow as written (lint, format, mypy --strict, `alembic upgrade head` and
+`alembic check`, its own suite on the real PostgreSQL and Redis it uses); the image replayed from
+its Dockerfile runs the README's release command and serves production settings (HTTPS, HSTS, no
+start without a secret), its docs and, behind the proxy, survives a bounded schemathesis run
+with no 5xx; every compose service (web, worker) runs production settings and passes the
+healthcheck that applies to it; bandit, hadolint and actionlint pass.
 """
 
 from __future__ import annotations
@@ -20,16 +23,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.templates.combinations import Answers, pairwise, row_id
-from tests.templates.conftest import (
-    ProjectWithServices,
-    assert_security_headers,
-    free_port,
-    generate,
+from tests.templates.as_run import (
+    HTTPS,
+    Deployer,
+    Image,
+    LocalServices,
+    check_ci_workflow,
+    check_compose_services,
+    check_production_web,
+    check_refuses_without,
     http_get,
-    http_response,
-    real_services,
-    serving,
+    local_services,
+    serving_as_documented,
+)
+from tests.templates.combinations import Answers, as_params, pairwise, row_id
+from tests.templates.conftest import (
+    Generated,
+    check_bandit,
+    check_deployment_files,
+    generate,
 )
 
 pytestmark = pytest.mark.templates
@@ -73,41 +85,26 @@ COMBINATIONS = [{}, MAXIMAL] + [
 FUZZ_EXAMPLES = 25  # per operation and phase: enough to find a 5xx, bounded in time
 
 
-class FastAPIProject(ProjectWithServices):
-    @property
-    def answers(self) -> Answers:
-        return {**DEFAULTS, **self.project.answers}
-
-    def production_env(self) -> dict[str, str]:
-        return {**self.env, "ENVIRONMENT": "production", "SECRET_KEY": secrets.token_urlsafe(40)}
-
-
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda row: row_id(row) or "defaults")
-def fastapi(request: pytest.FixtureRequest, copie_session) -> Iterator[FastAPIProject]:  # type: ignore[no-untyped-def]
-    answers = {**DEFAULTS, **request.param}
-    project = generate(copie_session, {"framework": "fastapi", **request.param})
-    postgres = answers["database"] == "postgres"
-    with real_services(postgres=postgres, redis=answers["background"] == "celery") as env:
-        if not postgres:  # a file of the gates' own, not the developer's app.db
-            env["DATABASE_URL"] = f"sqlite+aiosqlite:///{project.path / 'gates.db'}"
-        yield FastAPIProject(project, env)
+@pytest.fixture(
+    scope="module", params=as_params("fastapi", COMBINATIONS, lambda row: row_id(row) or "defaults")
+)
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    destination = tmp_path_factory.mktemp("fastapi") / "inventory"
+    return generate(destination, {"framework": "fastapi", **request.param})
 
 
-def test_generated_fastapi_project_passes_its_own_suite(fastapi: FastAPIProject) -> None:
-    fastapi.check_own_suite()
+@pytest.fixture
+def services(project: Generated) -> Iterator[LocalServices]:
+    answers = {**DEFAULTS, **project.answers}
+    postgres, celery = answers["database"] == "postgres", answers["background"] == "celery"
+    with local_services(postgres=postgres, redis=celery) as up:
+        yield up
 
 
-def test_generated_fastapi_project_is_lint_format_and_strict_type_clean(
-    fastapi: FastAPIProject,
+def test_generated_fastapi_project_passes_its_ci_workflow_as_written(
+    project: Generated, services: LocalServices, tmp_path: Path
 ) -> None:
-    fastapi.check_lint_format_and_types("--strict")
-
-
-def test_generated_fastapi_project_migrations_apply_and_match_the_models(
-    fastapi: FastAPIProject,
-) -> None:
-    fastapi.run("alembic", "upgrade", "head")
-    fastapi.run("alembic", "check")
+    check_ci_workflow(project.path, tmp_path, services)
 
 
 def bearer_token(base_url: str) -> str:
@@ -116,11 +113,12 @@ def bearer_token(base_url: str) -> str:
     register = urllib.request.Request(  # noqa: S310 (loopback)
         f"{base_url}/auth/register",
         data=json.dumps(credentials).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **HTTPS},
     )
     urllib.request.urlopen(register, timeout=5).close()  # noqa: S310
     form = f"username={credentials['email']}&password={credentials['password']}".encode()
-    with urllib.request.urlopen(f"{base_url}/auth/token", data=form, timeout=5) as response:  # noqa: S310
+    token = urllib.request.Request(f"{base_url}/auth/token", data=form, headers=HTTPS)  # noqa: S310
+    with urllib.request.urlopen(token, timeout=5) as response:  # noqa: S310
         return str(json.load(response)["access_token"])
 
 
@@ -149,48 +147,42 @@ def fuzz(base_url: str, headers: dict[str, str], workdir: Path) -> str:
     return completed.stdout
 
 
-def test_generated_fastapi_service_serves_and_survives_fuzzing(fastapi: FastAPIProject) -> None:
-    env = {**fastapi.production_env(), "WEB_CONCURRENCY": "2"}
-    fastapi.run("alembic", "upgrade", "head", **env)
-    port = free_port()
-    env["PORT"] = str(port)
+def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
+    project: Generated, image: Image, services: LocalServices, tmp_path: Path
+) -> None:
+    answers = {**DEFAULTS, **project.answers}
+    deployer = Deployer(services, image)
 
-    with serving(fastapi.project, ["gunicorn", "app.main:app"], port, env) as base_url:
-        status, headers, body = http_response(f"{base_url}/health")
-        assert (status, body) == (200, b'{"status":"ok"}')
-        assert_security_headers(headers)
-        assert http_get(f"{base_url}/health/ready")[0] == 200
-        for page in ("/openapi.json", "/docs", "/redoc"):
-            assert http_get(base_url + page)[0] == 200, page
-        if fastapi.answers["admin"] == "sqladmin":
-            assert http_get(f"{base_url}/admin/login")[0] == 200
-        jwt = fastapi.answers["auth"] == "jwt"
-        headers = {"Authorization": f"Bearer {bearer_token(base_url)}"} if jwt else {}
-        report = fuzz(base_url, headers, fastapi.project.path)
+    with serving_as_documented(project.path, image, deployer) as served:
+        base_url = served.base_url
+        check_production_web(base_url, "/docs")
+        assert http_get(f"{base_url}/openapi.json", HTTPS)[0] == 200
+        assert http_get(f"{base_url}/redoc", HTTPS)[0] == 200
+        if answers["admin"] == "sqladmin":
+            assert http_get(f"{base_url}/admin/login", HTTPS)[0] == 200
+        headers = dict(HTTPS)
+        if answers["auth"] == "jwt":
+            headers["Authorization"] = f"Bearer {bearer_token(base_url)}"
+        report = fuzz(base_url, headers, tmp_path)
 
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and int(generated[1]) > 0 and generated[1] == generated[2], report
+    if answers["auth"] == "jwt":
+        check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
 
 
-def test_generated_fastapi_production_refuses_to_start_without_a_secret(
-    fastapi: FastAPIProject,
+def test_generated_fastapi_compose_services_run_production(
+    project: Generated, image: Image, services: LocalServices
 ) -> None:
-    env = {**fastapi.production_env(), "SECRET_KEY": ""}
-    if fastapi.answers["auth"] != "jwt":  # without users there is no secret to refuse to miss
-        check = "from app.core.config import Settings; print('secret_key' in Settings.model_fields)"
-        assert fastapi.project.python(check, env=env).strip() == "False"
-        return
+    names = check_compose_services(project.path, image, Deployer(services, image), "/docs")
 
-    output = fastapi.project.run_failing("python", "-c", "import app.main", env=env)
-
-    assert "SECRET_KEY must be a random value of at least 32 characters in production" in output
+    celery = {**DEFAULTS, **project.answers}["background"] == "celery"
+    assert names == (["web", "worker"] if celery else ["web"])
 
 
-def test_generated_fastapi_code_has_no_medium_or_high_bandit_finding(
-    fastapi: FastAPIProject,
-) -> None:
-    fastapi.check_bandit()
+def test_generated_fastapi_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:
+    check_bandit(project.path)
 
 
-def test_generated_fastapi_dockerfile_and_workflow_lint_clean(fastapi: FastAPIProject) -> None:
-    fastapi.check_deployment_files()
+def test_generated_fastapi_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
+    check_deployment_files(project.path)

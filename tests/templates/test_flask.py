@@ -1,29 +1,39 @@
-"""The Flask template: defaults, no extensions, every extension, and a pairwise set, all green.
+"""The Flask template, proven as it runs: defaults, no extensions, every extension, and a
+pairwise set over the extensions and the database.
 
-Each combination is generated once, gets its own venv, and then passes: its own test suite
-(against the real PostgreSQL and Redis where it uses them), ruff, ruff format, mypy,
-`flask db upgrade` + `flask db check` where Flask-Migrate is chosen, and gunicorn serving
-/health and /health/ready on a free loopback port; hadolint and actionlint on its Dockerfile
-and workflow.
+Each combination is generated with `stackwise new` (rendered, locked, committed). Then a fresh
+clone passes its CI workflow as written (lint, format, mypy, `flask db upgrade` and `flask db
+check` where Flask-Migrate is chosen, its own suite on the real PostgreSQL and Redis it uses);
+the image replayed from its Dockerfile runs the README's release command and serves the
+production config (HTTPS, HSTS, no start without a secret); every compose service runs the
+production config and passes the healthcheck that applies to it; bandit, hadolint and
+actionlint pass.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.templates.combinations import Answers, pairwise
+from tests.templates.as_run import (
+    Deployer,
+    Image,
+    LocalServices,
+    check_ci_workflow,
+    check_compose_services,
+    check_production_web,
+    check_refuses_without,
+    local_services,
+    serving_as_documented,
+)
+from tests.templates.combinations import Answers, as_params, pairwise
 from tests.templates.conftest import (
-    ProjectWithServices,
-    assert_security_headers,
-    free_port,
+    Generated,
+    check_bandit,
+    check_deployment_files,
     generate,
-    http_get,
-    http_response,
-    real_services,
-    serving,
 )
 
 pytestmark = pytest.mark.templates
@@ -44,6 +54,7 @@ EXTENSIONS = [
 DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 # What an extension needs, as the template's own validator states it.
 NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
+REDIS_USERS = {"celery", "caching", "limiter"}
 
 
 def accepted(row: Answers) -> bool:
@@ -60,7 +71,11 @@ def answers_for(row: Answers) -> Answers:
 
 OPTIONS = {**{name: [False, True] for name in EXTENSIONS}, "database": ["sqlite", "postgres"]}
 # The template's defaults (no answers), no extensions, every extension, then the pairwise rows.
-FIXED: list[Answers] = [{}, {"extensions": [], "database": "sqlite"}, {"extensions": EXTENSIONS, "database": "postgres"}]
+FIXED: list[Answers] = [
+    {},
+    {"extensions": [], "database": "sqlite"},
+    {"extensions": EXTENSIONS, "database": "postgres"},
+]
 COMBINATIONS = FIXED + [
     answers for row in pairwise(OPTIONS, accepted) if (answers := answers_for(row)) not in FIXED
 ]
@@ -74,70 +89,52 @@ def combination_id(answers: Answers) -> str:
     return f"{label}-{answers.get('database', 'sqlite')}"
 
 
-class FlaskProject(ProjectWithServices):
-    @property
-    def extensions(self) -> list[str]:
-        return list(self.project.answers.get("extensions", DEFAULT_EXTENSIONS))  # type: ignore[call-overload]
+@pytest.fixture(scope="module", params=as_params("flask", COMBINATIONS, combination_id))
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    destination = tmp_path_factory.mktemp("flask") / "shop"
+    return generate(destination, {"framework": "flask", **request.param})
 
 
-@pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
-def flask(request: pytest.FixtureRequest, copie_session) -> Iterator[FlaskProject]:  # type: ignore[no-untyped-def]
-    answers = {"extensions": DEFAULT_EXTENSIONS, "database": "sqlite", **request.param}
-    project = generate(copie_session, {"framework": "flask", **request.param})
-    postgres = "sqlalchemy" in answers["extensions"] and answers["database"] == "postgres"
-    redis = "celery" in answers["extensions"]
-    with real_services(postgres=postgres, redis=redis) as env:
-        if not postgres:  # a file of the gates' own, not the developer's app.db
-            env["DATABASE_URL"] = f"sqlite:///{project.path / 'gates.db'}"
-        yield FlaskProject(project, env)
+def extensions(project: Generated) -> list[str]:
+    return list(project.answers["extensions"])
 
 
-def test_generated_flask_project_passes_its_own_suite(flask: FlaskProject) -> None:
-    flask.check_own_suite()
+@pytest.fixture
+def services(project: Generated) -> Iterator[LocalServices]:
+    chosen = extensions(project)
+    postgres = "sqlalchemy" in chosen and project.answers["database"] == "postgres"
+    with local_services(postgres=postgres, redis=bool(REDIS_USERS & set(chosen))) as up:
+        yield up
 
 
-def test_generated_flask_project_is_lint_format_and_type_clean(flask: FlaskProject) -> None:
-    flask.check_lint_format_and_types()
-
-
-def test_generated_flask_project_migrations_apply_and_match_the_models(
-    flask: FlaskProject,
+def test_generated_flask_project_passes_its_ci_workflow_as_written(
+    project: Generated, services: LocalServices, tmp_path: Path
 ) -> None:
-    if "migrate" not in flask.extensions:
-        assert not (flask.project.path / "migrations").exists()
-        return
-    flask.run("flask", "--app", "wsgi", "db", "upgrade", FLASK_CONFIG="development")
-    flask.run("flask", "--app", "wsgi", "db", "check", FLASK_CONFIG="development")
+    check_ci_workflow(project.path, tmp_path, services)
 
 
-def test_generated_flask_project_serves_health_under_gunicorn(flask: FlaskProject) -> None:
-    port = free_port()
-    env = {**flask.env, "SECRET_KEY": secrets.token_urlsafe(40), "PORT": str(port)}
-    if "migrate" in flask.extensions:
-        flask.run("flask", "--app", "wsgi", "db", "upgrade", **env)
-    env["WEB_CONCURRENCY"] = "2"
-
-    with serving(flask.project, ["gunicorn", "wsgi:app"], port, env) as base_url:
-        assert http_get(f"{base_url}/health")[0] == 200
-        assert http_get(f"{base_url}/health/ready")[0] == 200
-        status, headers, _ = http_response(f"{base_url}/", {"X-Forwarded-Proto": "https"})
-        assert status == 200
-        assert_security_headers(headers)
-
-
-def test_generated_flask_production_config_refuses_to_start_without_a_secret(
-    flask: FlaskProject,
+def test_generated_flask_image_serves_production_as_built(
+    project: Generated, image: Image, services: LocalServices
 ) -> None:
-    env = {**flask.env, "FLASK_CONFIG": "production", "SECRET_KEY": ""}
+    deployer = Deployer(services, image)
 
-    output = flask.project.run_failing("python", "-c", "import wsgi", env=env)
+    with serving_as_documented(project.path, image, deployer) as served:
+        check_production_web(served.base_url, "/")
 
-    assert "SECRET_KEY" in output
-
-
-def test_generated_flask_code_has_no_medium_or_high_bandit_finding(flask: FlaskProject) -> None:
-    flask.check_bandit()
+    check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
 
 
-def test_generated_flask_dockerfile_and_workflow_lint_clean(flask: FlaskProject) -> None:
-    flask.check_deployment_files()
+def test_generated_flask_compose_services_run_production(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    names = check_compose_services(project.path, image, Deployer(services, image), "/")
+
+    assert names == (["web", "worker"] if "celery" in extensions(project) else ["web"])
+
+
+def test_generated_flask_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:
+    check_bandit(project.path)
+
+
+def test_generated_flask_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
+    check_deployment_files(project.path)

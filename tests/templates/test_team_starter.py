@@ -1,10 +1,9 @@
 """The team starter in examples/: its configuration and its layer over the built-in FastAPI
-template generate a project that is green on the same gates as the built-in template."""
+template generate a project that passes the same proofs as the built-in template, as it runs."""
 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,79 +12,66 @@ import yaml
 
 from stackwise.cli import main
 from tests.conftest import REPO_ROOT
-from tests.templates.conftest import (
-    GeneratedProject,
-    ProjectWithServices,
-    free_port,
+from tests.templates.as_run import (
+    Deployer,
+    Image,
+    LocalServices,
+    check_ci_workflow,
+    check_production_web,
     http_get,
-    lint,
-    real_services,
-    serving,
+    local_services,
+    serving_as_documented,
 )
+from tests.templates.conftest import Generated, check_deployment_files, lint
 
-pytestmark = pytest.mark.templates
+pytestmark = [pytest.mark.templates, pytest.mark.xdist_group("team-starter")]  # one image
 
 EXAMPLE_CONFIG = REPO_ROOT / "examples" / "team-starter" / "stackwise.toml"
 
 
 @pytest.fixture(scope="module")
-def starter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProjectWithServices]:
+def project(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     path = tmp_path_factory.mktemp("team-starter") / "payments"
     code = main(["--config", str(EXAMPLE_CONFIG), "new", str(path), "--no-input"])
     assert code == 0
     answers = yaml.safe_load((path / ".copier-answers.yml").read_text())
-    project = GeneratedProject(path=path, answers=answers)
-    project.sync()
     # The example's defaults choose PostgreSQL; its lock makes auth=jwt.
     assert (answers["database"], answers["auth"], answers["license"]) == (
         "postgres",
         "jwt",
         "Proprietary",
     )
-    with real_services(postgres=True, redis=False) as env:
-        yield ProjectWithServices(project, env)
+    return Generated(path, answers)
 
 
-def test_team_starter_project_passes_its_own_suite_with_the_layers_tests(
-    starter: ProjectWithServices,
+@pytest.fixture
+def services() -> Iterator[LocalServices]:
+    with local_services(postgres=True, redis=False) as up:
+        yield up
+
+
+def test_team_starter_project_passes_its_ci_workflow_with_the_layers_tests(
+    project: Generated, services: LocalServices, tmp_path: Path
 ) -> None:
-    output = starter.run("pytest", "-q", "-p", "no:cacheprovider", "tests/test_logging_policy.py")
-    assert "5 passed" in output
-    starter.check_own_suite()
+    assert (project.path / "tests" / "test_logging_policy.py").is_file()
+    check_ci_workflow(project.path, tmp_path, services)
 
 
-def test_team_starter_project_is_lint_format_and_strict_type_clean(
-    starter: ProjectWithServices,
+def test_team_starter_image_serves_production_and_logs_json_lines(
+    project: Generated, image: Image, services: LocalServices
 ) -> None:
-    starter.check_lint_format_and_types("--strict")
+    with serving_as_documented(project.path, image, Deployer(services, image)) as served:
+        check_production_web(served.base_url, "/docs")
+        assert http_get(f"{served.base_url}/health") == (200, b'{"status":"ok"}')
+        printed = served.process.output()
 
-
-def test_team_starter_serves_health_and_logs_json_lines(starter: ProjectWithServices) -> None:
-    port = free_port()
-    env = {
-        **starter.env,
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": secrets.token_urlsafe(40),
-        "WEB_CONCURRENCY": "1",
-        "PORT": str(port),
-    }
-    starter.run("alembic", "upgrade", "head", **env)
-    printed: list[str] = []
-
-    with serving(starter.project, ["gunicorn", "app.main:app"], port, env, printed) as base_url:
-        assert http_get(f"{base_url}/health") == (200, b'{"status":"ok"}')
-
-    lines = [json.loads(line) for line in printed[0].splitlines() if line.strip()]
+    lines = [json.loads(line) for line in printed.splitlines() if line.strip()]
     assert {entry["service"] for entry in lines} == {"payments"}
     assert any(entry["logger"] == "gunicorn.error" for entry in lines)
 
 
-def test_team_starter_deployment_files_and_policy_workflow_lint_clean(
-    starter: ProjectWithServices,
-) -> None:
-    starter.check_deployment_files()
-    workflows = Path(starter.project.path) / ".github" / "workflows"
-    lint(["actionlint", str(workflows / "policy.yml")])
-    assert (starter.project.path / ".github" / "CODEOWNERS").read_text().endswith(
-        "* @acme/platform\n"
-    )
+def test_team_starter_deployment_files_and_policy_workflow_lint_clean(project: Generated) -> None:
+    check_deployment_files(project.path)
+    lint(["actionlint", str(project.path / ".github" / "workflows" / "policy.yml")])
+    codeowners = (project.path / ".github" / "CODEOWNERS").read_text()
+    assert codeowners.endswith("* @acme/platform\n")
