@@ -15,7 +15,8 @@ import pytest
 from stackwise.config import load_config
 from stackwise.lifecycle import update
 from tests.lifecycle.conftest import commit, git
-from tests.templates.conftest import UV, fresh_postgres_database, generate, uv_environment
+from tests.templates.as_run import UV, fresh_postgres_database, uv_environment
+from tests.templates.conftest import generate
 
 pytestmark = pytest.mark.templates
 
