@@ -32,7 +32,11 @@ def commands(framework: str, destination: str) -> dict[str, list[str]]:
     data = ["--framework", framework, "--defaults"]
     return {
         "stackwise new": [str(BIN / "stackwise"), "new", destination, *data],
-        "stackwise new --no-git": [str(BIN / "stackwise"), "new", destination, *data, "--no-git"],
+        "stackwise new --no-lock": [str(BIN / "stackwise"), "new", destination, *data, "--no-lock"],
+        "stackwise new --no-lock --no-git": [
+            *[str(BIN / "stackwise"), "new", destination, *data],
+            *["--no-lock", "--no-git"],
+        ],
         "copier copy": [
             str(BIN / "copier"),
             "copy",
@@ -72,12 +76,20 @@ def main() -> None:
                     times[name].append(timed(command, work))
                     shutil.rmtree(target)
             copier_median = statistics.median(times["copier copy"])
-            for name in ("stackwise new", "stackwise new --no-git"):
+            for name in (
+                "stackwise new",
+                "stackwise new --no-lock",
+                "stackwise new --no-lock --no-git",
+            ):
                 median = statistics.median(times[name])
                 print(
                     f"| {framework}: `{name}` vs `copier copy` | {median:.3f} s "
                     f"| {copier_median:.3f} s | {median / copier_median:.2f} |"
                 )
+            lock = statistics.median(times["stackwise new"]) - statistics.median(
+                times["stackwise new --no-lock"]
+            )
+            print(f"| {framework}: the lock step (new - new --no-lock) | {lock:.3f} s | | |")
 
 
 if __name__ == "__main__":
