@@ -52,7 +52,7 @@ class Rendered:
     destination: Path
     answers: dict[str, Any]
     committed: bool
-    lock_problem: str | None  # why uv.lock could not be written; None when it was (or was not asked)
+    lock_problem: str | None  # why uv.lock could not be written; None when written or not asked
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
