@@ -124,7 +124,12 @@ def test_a_changed_pyproject_without_a_reachable_index_is_a_warning_not_a_failur
 
     assert result.exit_code == 0, result.stderr
     assert "flask-cors" in (project / "pyproject.toml").read_text()
-    assert result.stderr.startswith("stackwise: warning: uv.lock not written (")
+    assert result.stderr.startswith(
+        "stackwise: warning: uv.lock no longer matches pyproject.toml ("
+    )
+    assert result.stderr.endswith(
+        "run `uv lock` and commit uv.lock (CI and the image install with --locked)\n"
+    )
     assert result.stderr.count("\n") == 1
     assert "Refreshed uv.lock" not in result.stdout
     assert not (project / "uv.lock").exists()

@@ -115,7 +115,8 @@ def test_an_option_added_by_update_arrives_as_new_migrations_that_apply(
 
     summary = update(project, load_config(None, cwd=tmp_path), data=scenario.change)
 
-    assert summary.relocked, summary.lock_problem
+    assert summary.relocked, summary.relock_warning
+    assert summary.relock_warning is None
     assert not summary.conflicts
     assert "uv.lock" in summary.updated
     after = migration_files(project)

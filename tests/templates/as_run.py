@@ -17,6 +17,7 @@ replayed image's directory, `/home/app` onto a directory of the test's.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -33,7 +34,6 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -204,8 +204,10 @@ def local_services(*, postgres: bool, redis: bool) -> Iterator[LocalServices]:
     services = LocalServices()
     if redis:
         server = require_service("Redis", "REDIS_URL", "redis://127.0.0.1:6379/0")
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-        services.redis_url = f"{server.rsplit('/', 1)[0]}/{1 + int(worker or 0) % 15}"
+        # Databases 1-15, one per worker (more workers than that would share them).
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        services.redis_url = f"{server.rsplit('/', 1)[0]}/{1 + worker % 15}"
+        _flush_redis(services.redis_url)  # no task or cache entry of an earlier test
     if not postgres:
         yield services
         return
@@ -215,6 +217,23 @@ def local_services(*, postgres: bool, redis: bool) -> Iterator[LocalServices]:
     with fresh_postgres_database(server) as database_url:
         services.postgres_url = database_url
         yield services
+
+
+def _flush_redis(url: str) -> None:
+    """FLUSHDB on the database `url` names, in Redis's own protocol (no client library here)."""
+    parts = urlsplit(url)
+    database = parts.path.lstrip("/") or "0"
+
+    def command(*words: str) -> bytes:
+        encoded = "".join(f"${len(word)}\r\n{word}\r\n" for word in words)
+        return f"*{len(words)}\r\n{encoded}".encode()
+
+    with socket.create_connection((parts.hostname, parts.port or 6379), timeout=5) as redis:
+        redis.sendall(command("SELECT", database) + command("FLUSHDB"))
+        replies = b""
+        while replies.count(b"\r\n") < 2:
+            replies += redis.recv(1024)
+    assert replies == b"+OK\r\n+OK\r\n", replies
 
 
 @dataclass
@@ -405,7 +424,7 @@ class Image:
     env: dict[str, str]
     cmd: list[str]
     user: tuple[int, int] | None
-    healthcheck: list[str] | None
+    healthcheck: Healthcheck | None
     tools: str
 
     @property
@@ -432,6 +451,14 @@ def build_image(project: Path, workdir: Path) -> Image:
     context = clone(project, workdir / "context")
     # Under /tmp, readable by the image's user (pytest's own directories are root's alone).
     root = Path(tempfile.mkdtemp(prefix="stackwise-image-"))
+    try:
+        return _replay(context, root, workdir)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+
+
+def _replay(context: Path, root: Path, workdir: Path) -> Image:
     root.chmod(0o755)
     (root / "home" / "app" / "data").mkdir(parents=True)
     tools = tools_path(workdir / "tools")
@@ -523,36 +550,42 @@ def _copy(
 
 
 def _dockerignore(context: Path) -> Callable[[str], bool]:
-    """Docker's .dockerignore rule: the last matching pattern wins; `!` re-includes."""
+    """Docker's .dockerignore rule: patterns are Go `filepath.Match` globs on the path from the
+    context (`*` stays within one directory, `**` spans any), a pattern that names a directory
+    covers what is in it, the last matching pattern wins, and `!` re-includes."""
     ignore_file = context / ".dockerignore"
     lines = ignore_file.read_text().splitlines() if ignore_file.is_file() else []
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-
-    def matches(path: str, pattern: str) -> bool:
-        pattern = pattern.strip("/")
-        candidates = [path, *(str(p) for p in Path(path).parents if str(p) != ".")]
-        if pattern.startswith("**/"):
-            tail = pattern[3:]
-            return any(fnmatchcase(Path(c).name, tail) or fnmatchcase(c, tail) for c in candidates)
-        return any(fnmatchcase(c, pattern) for c in candidates)
+    rules = []
+    for line in (line.strip() for line in lines):
+        if not line or line.startswith("#"):
+            continue
+        keep, pattern = line.startswith("!"), line.removeprefix("!").strip("/")
+        regex = ""
+        for piece in re.split(r"(\*\*/?|\*|\?)", pattern):
+            if piece.startswith("**"):
+                regex += "(?:.*/)?" if piece.endswith("/") else ".*"
+            else:
+                regex += {"*": "[^/]*", "?": "[^/]"}.get(piece, re.escape(piece))
+        rules.append((keep, re.compile(f"{regex}(?:/.*)?")))
 
     def ignored(path: str) -> bool:
         verdict = False
-        for pattern in patterns:
-            if pattern.startswith("!"):
-                verdict = verdict and not matches(path, pattern[1:])
-            elif matches(path, pattern):
-                verdict = True
+        for keep, rule in rules:
+            if rule.fullmatch(path):
+                verdict = not keep
         return verdict
 
     return ignored
 
 
-def _healthcheck(value: str) -> list[str] | None:
+def _healthcheck(value: str) -> Healthcheck | None:
     if value.strip().upper() == "NONE":
         return None
-    command = value[value.upper().index("CMD") + 3 :].strip()
-    return json.loads(command) if command.startswith("[") else ["sh", "-c", command]
+    at = value.upper().index("CMD")
+    options, command = value[:at], value[at + 3 :].strip()
+    timeout = re.search(r"--timeout=(\S+)", options)
+    argv = json.loads(command) if command.startswith("[") else ["sh", "-c", command]
+    return Healthcheck(argv, _seconds(timeout and timeout[1], 30))
 
 
 def _chown(root: Path, uid: int, gid: int) -> None:
@@ -560,22 +593,39 @@ def _chown(root: Path, uid: int, gid: int) -> None:
         os.lchown(path, uid, gid)
 
 
+@dataclass(frozen=True)
+class Healthcheck:
+    command: list[str]
+    timeout: float  # seconds one attempt may take, as docker allows it
+
+
+def _seconds(duration: object, default: float) -> float:
+    """A docker duration such as `5s`, `1m30s` or `500ms` in seconds."""
+    if not duration:
+        return default
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    found = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", str(duration))
+    return sum(float(number) * units[unit] for number, unit in found) or default
+
+
 def check_healthcheck(
-    command: list[str] | None, env: Mapping[str, str], image: Image, process: Process
+    check: Healthcheck | None, env: Mapping[str, str], image: Image, process: Process
 ) -> None:
-    """The healthcheck that applies to a running process passes (retried, as docker does)."""
-    if command is None:
+    """The healthcheck that applies to a running process passes within its timeout (retried,
+    as docker retries it)."""
+    if check is None:
         return
     deadline = time.monotonic() + 60
     while True:
-        completed = image.run(command, env)
-        if completed.returncode == 0:
-            return
+        try:
+            completed = image.run(check.command, env, timeout=max(1, round(check.timeout)))
+            if completed.returncode == 0:
+                return
+            said = completed.stdout + completed.stderr
+        except subprocess.TimeoutExpired:
+            said = f"(took longer than its timeout, {check.timeout:.0f} s)"
         if time.monotonic() > deadline or process.popen.poll() is not None:
-            process.fail(
-                f"never passed its healthcheck `{shlex.join(command)}`:\n"
-                f"{completed.stdout}{completed.stderr}"
-            )
+            process.fail(f"never passed its healthcheck `{shlex.join(check.command)}`:\n{said}")
         time.sleep(1)
 
 
@@ -586,10 +636,12 @@ def check_healthcheck(
 class DockerRun:
     env: dict[str, str]
     command: list[str]  # empty: the image's CMD
+    detached: bool  # `-d`: a service that keeps running; otherwise a command run to completion
+    healthcheck: str | None  # `--health-cmd` (a shell line), "image" (its own), None (none)
 
 
 def readme_docker_runs(project: Path) -> list[DockerRun]:
-    """Every `docker run` in the README's shell blocks: its `-e` variables and its command."""
+    """Every `docker run` in the README's shell blocks: its flags, `-e` variables and command."""
     readme = (project / "README.md").read_text()
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
     lines = "\n".join(blocks).replace("\\\n", " ").splitlines()
@@ -599,15 +651,26 @@ def readme_docker_runs(project: Path) -> list[DockerRun]:
         if words[:2] != ["docker", "run"]:
             continue
         env: dict[str, str] = {}
+        detached, healthcheck = False, "image"
         rest = iter(words[2:])
         for word in rest:
             if word in ("-e", "--env"):
                 name, _, value = next(rest).partition("=")
                 env[name] = value
-            elif word in ("-p", "-v", "--name", "--env-file", "--network"):
+            elif word == "-d":
+                detached = True
+            elif word == "--health-cmd":
+                healthcheck = next(rest)
+            elif word == "--no-healthcheck":
+                healthcheck = None
+            elif word in ("-p", "-v", "--name", "--network"):
                 next(rest)
-            elif not word.startswith("-"):
-                runs.append(DockerRun(env, list(rest)))
+            elif word == "--rm":
+                continue
+            elif word.startswith("-"):
+                pytest.fail(f"README: `docker run {word}` has no stand-in here")
+            else:
+                runs.append(DockerRun(env, list(rest), detached, healthcheck))
                 break
     assert runs, "the README shows no `docker run` command"
     return runs
@@ -615,10 +678,15 @@ def readme_docker_runs(project: Path) -> list[DockerRun]:
 
 @dataclass
 class Deployer:
-    """What a deployer gives the variables the README asks for: one secret for every process."""
+    """What a deployer gives the variables the README asks for: one secret for every process.
+
+    `proxy` is the address FORWARDED_ALLOW_IPS names: the test's own (its requests stand in for
+    the proxy's), or another, to show that then nobody's X-Forwarded-Proto is believed.
+    """
 
     services: LocalServices
     image: Image
+    proxy: str = "127.0.0.1"
     secrets: dict[str, str] = field(default_factory=dict)
 
     def value(self, name: str, shown: str) -> str:
@@ -627,7 +695,7 @@ class Deployer:
         if name.endswith("ALLOWED_HOSTS"):
             return "127.0.0.1,localhost"
         if name == "FORWARDED_ALLOW_IPS":
-            return "127.0.0.1"  # the test's requests stand in for the proxy's
+            return self.proxy
         if name == "DATABASE_URL":
             if shown.startswith("sqlite"):
                 return self.image.path(shown)
@@ -641,20 +709,40 @@ class Deployer:
         return {name: self.value(name, shown) for name, shown in run.env.items()}
 
 
-# --- the compose file ------------------------------------------------------------------------
-
-
 @dataclass
-class ComposeService:
+class Service:
+    """A long-running process started from the image: by compose, or by the README's commands."""
+
     name: str
     command: list[str]
     env: dict[str, str]
-    healthcheck: list[str] | None  # None: no check applies
-    needs_secret: str | None  # a variable the service reads from .env, required by compose
-    serves_http: bool  # it publishes a port
+    healthcheck: Healthcheck | None  # the one that applies; None when none does
+    secret: str | None  # the secret it must refuse to start without
+    serves_http: bool
 
 
-def compose_services(project: Path, image: Image, deployer: Deployer) -> list[ComposeService]:
+def documented_services(project: Path, image: Image, deployer: Deployer) -> list[Service]:
+    """The README's detached `docker run` commands that start something other than the server
+    (Celery workers and beat), with the healthcheck each declares."""
+    services = []
+    for run in readme_docker_runs(project):
+        if not (run.detached and run.command):
+            continue
+        env = deployer.env(run)
+        check = image.healthcheck
+        if run.healthcheck != "image":
+            line = run.healthcheck
+            check = Healthcheck(["sh", "-c", line], 30) if isinstance(line, str) else None
+        name = " ".join(run.command[:4])
+        secret = next((key for key in env if key.endswith("SECRET_KEY")), None)
+        services.append(Service(name, run.command, env, check, secret, serves_http=False))
+    return services
+
+
+# --- the compose file ------------------------------------------------------------------------
+
+
+def compose_services(project: Path, image: Image, deployer: Deployer) -> list[Service]:
     """The services of docker-compose.yml built from the project's image, as compose runs them."""
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     services = []
@@ -663,16 +751,16 @@ def compose_services(project: Path, image: Image, deployer: Deployer) -> list[Co
             image_name = str(spec["image"]).split(":")[0]
             assert image_name in ("postgres", "redis"), f"no stand-in for service {name}"
             continue
-        env, needs = {}, None
+        env, secret = {}, None
         for key, raw in (spec.get("environment") or {}).items():
             value, required = _interpolate(str(raw), deployer)
-            needs = needs or required
+            secret = secret or required
             env[key] = image.path(deployer.services.map_url(value, {"db", "redis"}))
         command = spec.get("command") or image.cmd
         if isinstance(command, str):
             command = shlex.split(command)
         healthcheck = _compose_healthcheck(spec, image)
-        services.append(ComposeService(name, command, env, healthcheck, needs, "ports" in spec))
+        services.append(Service(name, command, env, healthcheck, secret, "ports" in spec))
     return services
 
 
@@ -691,21 +779,21 @@ def _interpolate(raw: str, deployer: Deployer) -> tuple[str, str | None]:
     return text, (required[0] if required else None)
 
 
-def _compose_healthcheck(spec: Mapping[str, object], image: Image) -> list[str] | None:
+def _compose_healthcheck(spec: Mapping[str, object], image: Image) -> Healthcheck | None:
     check = spec.get("healthcheck")
     if check is None:
         return image.healthcheck
     assert isinstance(check, dict)
     if check.get("disable"):
         return None
-    test = check["test"]
+    test, timeout = check["test"], _seconds(check.get("timeout"), 30)
     if isinstance(test, str):
-        return ["sh", "-c", test.replace("$$", "$")]
+        return Healthcheck(["sh", "-c", test.replace("$$", "$")], timeout)
     kind, *command = test
     if kind == "CMD-SHELL":
-        return ["sh", "-c", command[0].replace("$$", "$")]
+        return Healthcheck(["sh", "-c", command[0].replace("$$", "$")], timeout)
     assert kind == "CMD", test
-    return [part.replace("$$", "$") for part in command]
+    return Healthcheck([part.replace("$$", "$") for part in command], timeout)
 
 
 # --- the proofs every template shares --------------------------------------------------------
@@ -730,16 +818,16 @@ class Served:
 
 
 @contextmanager
-def serving_as_documented(project: Path, image: Image, deployer: Deployer) -> Iterator[Served]:
-    """The README's release commands, then the image's CMD with the README's variables; the
-    server answers /health and passes the image's HEALTHCHECK."""
+def serving_as_documented(
+    project: Path, image: Image, deployer: Deployer, release: bool = True
+) -> Iterator[Served]:
+    """The README's release commands (unless `release` is off), then the image's CMD with the
+    README's variables; the server answers /health and passes the image's HEALTHCHECK."""
     runs = readme_docker_runs(project)
-    for release in (r for r in runs if r.command):
-        completed = image.run(release.command, deployer.env(release))
-        assert completed.returncode == 0, (
-            f"{release.command}:\n{completed.stdout}{completed.stderr}"
-        )
-    serve = next(r for r in runs if not r.command)
+    for step in (r for r in runs if release and r.command and not r.detached):
+        completed = image.run(step.command, deployer.env(step))
+        assert completed.returncode == 0, f"{step.command}:\n{completed.stdout}{completed.stderr}"
+    serve = next(r for r in runs if r.detached and not r.command)
     port = free_port()
     env = {**deployer.env(serve), "PORT": str(port)}  # the platform's port, as PORT says
     with image.start(image.cmd, env) as process:
@@ -763,6 +851,29 @@ def check_production_web(base_url: str, page: str) -> None:
     assert not [marker for marker in DEBUG_PAGE_MARKERS if marker in body], body[:2000]
 
 
+def check_name_shown_as_text(base_url: str, page: str, name: str) -> None:
+    """The project's name is on its page as the text it is: escaped, never run as template code
+    (a name holding `{{ config.SECRET_KEY }}` shows those characters, not the key)."""
+    status, _, raw = http_response(base_url + page, HTTPS)
+    body = raw.decode()
+    assert status == 200
+    assert name in html.unescape(body), f"{name!r} is not on {page}"
+    if "<" in name:
+        assert name not in body, f"the name is markup on {page}, not text"
+
+
+def check_untrusted_proxy_is_ignored(
+    project: Path, image: Image, services: LocalServices, page: str
+) -> None:
+    """With FORWARDED_ALLOW_IPS naming another address, a client that says X-Forwarded-Proto:
+    https itself is still redirected: only the proxy's word counts."""
+    elsewhere = Deployer(services, image, proxy="10.9.9.9")  # named, never contacted
+    with serving_as_documented(project, image, elsewhere, release=False) as served:
+        status, headers, _ = http_response(served.base_url + page, HTTPS)
+    assert status == 301, f"{page}, X-Forwarded-Proto from an untrusted client: {status}"
+    assert headers["location"].startswith("https://")
+
+
 def check_refuses_without(
     variable: str, image: Image, command: list[str], env: Mapping[str, str]
 ) -> None:
@@ -776,11 +887,18 @@ def check_refuses_without(
     assert variable in completed.stdout + completed.stderr
 
 
-def check_compose_services(project: Path, image: Image, deployer: Deployer, page: str) -> list[str]:
-    """Each service of the image in docker-compose.yml starts with the environment compose
-    gives it, passes the healthcheck that applies to it, and runs production settings (it
-    refuses to start without the secret compose requires). Returns the services' names."""
-    services = compose_services(project, image, deployer)
+@dataclass(frozen=True)
+class SettingsProbe:
+    """A command printing the settings in effect, and what it prints under production."""
+
+    command: list[str]
+    production: str
+
+
+def check_services(services: list[Service], image: Image, page: str, probe: SettingsProbe) -> None:
+    """Each service starts with exactly its environment and stays up, passes the healthcheck
+    that applies to it, runs production settings (the probe, in the same environment), and
+    refuses to start without its secret."""
     for service in services:
         port = free_port()  # each container has port 8000 to itself; here they share a host
         env = {**service.env, "PORT": str(port)}
@@ -790,14 +908,16 @@ def check_compose_services(project: Path, image: Image, deployer: Deployer, page
                 wait_for_health(base_url, process)
                 status, headers, _ = http_response(base_url + page, HTTPS)
                 assert status == 200, f"{service.name} {page}: {status}"
-                # Compose serves plain HTTP on your machine, where HSTS would be a promise
-                # nothing keeps; production is proven by the refusal without a secret below.
+                # Compose serves plain HTTP on your machine, where HSTS promises nothing.
                 assert_security_headers(headers, hsts=False)
             else:
                 time.sleep(3)  # long enough to fail on a bad import or setting
                 if process.popen.poll() is not None:
                     process.fail("exited")
             check_healthcheck(service.healthcheck, env, image, process)
-        if service.needs_secret:
-            check_refuses_without(service.needs_secret, image, service.command, env)
-    return [service.name for service in services]
+        settings = image.run(probe.command, env, timeout=120)
+        assert settings.stdout.split() == probe.production.split(), (
+            f"{service.name}: {settings.stdout}{settings.stderr}"
+        )
+        if service.secret:
+            check_refuses_without(service.secret, image, service.command, env)

@@ -58,7 +58,9 @@ def test_new_without_a_reachable_index_warns_and_still_commits(  # type: ignore[
 
     assert result.exit_code == 0
     assert result.stderr.startswith("stackwise: warning: uv.lock not written (")
-    assert result.stderr.endswith("run `uv lock` once the package index is reachable\n")
+    assert result.stderr.endswith(
+        "run `uv lock` and commit uv.lock: CI and the image install from it\n"
+    )
     assert result.stderr.count("\n") == 1
     assert not (destination / "uv.lock").exists()
     assert git(destination, "status", "--porcelain") == ""

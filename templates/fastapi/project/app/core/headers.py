@@ -4,9 +4,9 @@ Browsers get told not to sniff content types, not to frame the service, and not 
 URLs to other sites. In production the service sits behind HTTPS (FORCE_HTTPS=false turns that
 off, for a stack on your own machine): a plain-HTTP GET is redirected there, any other plain-HTTP
 request is refused before it reaches a handler (its body has already crossed the network in the
-clear), and HSTS keeps browsers on HTTPS. The scheme is the one a trusted proxy reports
-(gunicorn's FORWARDED_ALLOW_IPS). The health probes answer over plain HTTP, so platforms can
-probe the container by its address.
+clear), so is a plain ws:// WebSocket, and HSTS keeps browsers on HTTPS. The scheme is the one a
+trusted proxy reports (gunicorn's FORWARDED_ALLOW_IPS). The health probes answer over plain
+HTTP, so platforms can probe the container by its address.
 """
 
 import json
@@ -33,6 +33,10 @@ class SecurityMiddleware:
         self.headers = [*SECURITY_HEADERS, *([HSTS] if hsts else [])]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and self.https_only and scope["scheme"] != "wss":
+            await receive()  # the connect event; closing before accepting refuses the handshake
+            await send({"type": "websocket.close", "code": 1008, "reason": "Use wss://"})
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
