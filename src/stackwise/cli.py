@@ -277,7 +277,13 @@ def new_command(
     from stackwise import prompt
     from stackwise.catalog import template_for, template_named
     from stackwise.config import team_answers
-    from stackwise.render import NewProject, new_project, parse_data, read_answers_file
+    from stackwise.render import (
+        NewProject,
+        answer_text,
+        new_project,
+        parse_data,
+        read_answers_file,
+    )
 
     guide = load_guide()
     interactive = not (defaults or no_input)
@@ -287,7 +293,8 @@ def new_command(
     config = _team_config(ctx)
     answers = read_answers_file(answers_file) if answers_file else {}
     answers.update(parse_data(data or []))
-    framework = framework or answers.pop("framework", None)
+    if "framework" in answers:  # an answers file may name it; --framework wins
+        framework = framework or answer_text(answers.pop("framework"))
     template = template_named(template_name, config) if template_name else None
     if template is not None:
         if framework not in (None, "auto", template.framework):
@@ -342,10 +349,10 @@ def new_command(
         return
     label = guide.frameworks[framework].label
     out.print(f"[green]Created[/green] {label} project [bold]{rendered.destination}[/bold]")
-    if rendered.lock_problem:
-        _warn(rendered.lock_problem)
+    if rendered.lock and (warning := rendered.lock.warning()):
+        _warn(warning)
     if rendered.committed:
-        locked = " (with uv.lock)" if (rendered.destination / "uv.lock").is_file() else ""
+        locked = " (with uv.lock)" if rendered.lock and rendered.lock.written else ""
         out.print(f"Initialised a git repository with a first commit{locked}.")
     uv = _uv_command()
     out.print("Next steps:")
@@ -447,10 +454,10 @@ def update_command(
         ("in conflict", summary.conflicts),
     ):
         out.print(f"  {label}: {', '.join(names) or 'none'}")
-    if summary.relocked:
+    if summary.relock_warning:
+        _warn(summary.relock_warning)
+    elif summary.relocked:
         out.print("Refreshed uv.lock for the changed pyproject.toml.")
-    if summary.lock_problem:
-        _warn(summary.lock_problem)
     if summary.conflicts:
         out.print("Resolve the <<<<<<< markers in the files in conflict, then commit.")
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from stackwise.errors import UsageError
+from stackwise.inputs import read_text
 
 if TYPE_CHECKING:
     from stackwise.catalog import TemplateInfo
@@ -137,10 +138,9 @@ def load_config(explicit: Path | None = None, cwd: Path | None = None) -> TeamCo
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = read_text(path, "team configuration", ConfigError)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read {path}: {error}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
@@ -214,7 +214,7 @@ def _check_names(config: TeamConfig) -> None:
 
 
 def team_answers(
-    config: TeamConfig, template: TemplateInfo, given: Mapping[str, str]
+    config: TeamConfig, template: TemplateInfo, given: Mapping[str, Any]
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The answers to render with (locks enforced) and the defaults that pre-fill prompts.
 

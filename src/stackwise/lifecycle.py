@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import RenderError, UsageError
+from stackwise.inputs import load_yaml
 from stackwise.render import jinja_error
 
 if TYPE_CHECKING:
@@ -86,9 +85,10 @@ class UpdateSummary:
     added: list[str]
     removed: list[str]
     conflicts: list[str]
-    # When the update changed pyproject.toml: uv.lock was refreshed, or why it could not be.
+    # When the update changed pyproject.toml, uv.lock was refreshed (relocked), from the package
+    # index or, with a warning, from uv's cache; or it could not be, and the warning says so.
     relocked: bool = False
-    lock_problem: str | None = None
+    relock_warning: str | None = None
 
 
 def recorded(answers_file: Path) -> dict[str, Any]:
@@ -97,14 +97,7 @@ def recorded(answers_file: Path) -> dict[str, Any]:
         raise NotGeneratedError(
             f"{answers_file.parent} is not a generated project (no {answers_file.name})"
         )
-    try:
-        answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise NotGeneratedError(f"cannot read {answers_file}: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        from stackwise.render import yaml_problem
-
-        raise NotGeneratedError(yaml_problem(answers_file, error)) from None
+    answers = load_yaml(answers_file, "the project's answers file", NotGeneratedError)
     if not isinstance(answers, dict) or not answers.get("_src_path") or not answers.get("_commit"):
         raise NotGeneratedError(f"{answers_file} does not record a template source and version")
     return answers
@@ -178,7 +171,8 @@ def diff(path: Path, config: TeamConfig, to: str | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="stackwise-diff-") as scratch:
         trial = Path(scratch) / path.name
         shutil.copytree(path, trial, symlinks=True)
-        _run_update(trial, layers, to, {})
+        with _no_tasks_or_migrations():
+            _run_update(trial, layers, to, {})
         store.git(["add", "--all", "--intent-to-add"], cwd=trial)
         return store.git(["diff", "--no-color"], cwd=trial)
 
@@ -202,7 +196,7 @@ def update(
         changed = {name: checked[name] for name in changed}
     _run_update(path, layers, to, changed)
     pyproject_changed = store.git(["status", "--porcelain", "--", "pyproject.toml"], cwd=path)
-    lock_problem = _relock(path) if pyproject_changed else None
+    relocked, relock_warning = _relock(path) if pyproject_changed else (False, None)
     changes = store.git(["status", "--porcelain", "--untracked-files=all"], cwd=path).splitlines()
     updated: list[str] = []
     added: list[str] = []
@@ -225,19 +219,24 @@ def update(
         added=sorted(added),
         removed=sorted(removed),
         conflicts=sorted(conflicts),
-        relocked=bool(pyproject_changed) and lock_problem is None,
-        lock_problem=lock_problem,
+        relocked=relocked,
+        relock_warning=relock_warning,
     )
 
 
-def _relock(path: Path) -> str | None:
+def _relock(path: Path) -> tuple[bool, str | None]:
     """Bring uv.lock in line with the updated pyproject.toml, so the tree the update leaves
-    installs with `uv sync --locked` (the image and CI do); None, or why it could not."""
+    installs with `uv sync --locked`, as CI and the image do: (refreshed, a warning or None)."""
     from stackwise.render import lock_dependencies
 
+    stale = "uv.lock no longer matches pyproject.toml"
+    then = "run `uv lock` and commit uv.lock (CI and the image install with --locked)"
     if CONFLICT_MARKER in _text(path / "pyproject.toml"):
-        return "uv.lock not refreshed: resolve pyproject.toml, then run `uv lock`"
-    return lock_dependencies(path)
+        return False, f"{stale}: resolve the conflict in pyproject.toml, then {then}"
+    lock = lock_dependencies(path)
+    if not lock.written:
+        return False, f"{stale} ({lock.reason}): {then}"
+    return True, lock.warning()
 
 
 def _template_of(layer: Layer, config: TeamConfig) -> TemplateInfo:
@@ -304,6 +303,7 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
                 # The built-in template's migrations (file moves between versions) are
                 # stackwise's own commands; plain copier asks for --trust to run them.
                 unsafe=layer.trusted,
+                exclude=store.NEVER_RENDERED,
             )
     except UnsafeTemplateError:
         raise RenderError(
@@ -315,6 +315,21 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
         raise RenderError(f"update to {target} failed: no template version {target}") from None
     except TemplateError as error:
         raise RenderError(jinja_error(f"{layer.source} {target}", error)) from None
+
+
+@contextmanager
+def _no_tasks_or_migrations() -> Iterator[None]:
+    """Copier runs a template's tasks and its migrations through one method of its Worker; a
+    read-only command swaps it for one that runs nothing, trusted template or not. (A file a
+    migration would move then shows as removed and added.)"""
+    from copier._main import Worker  # copier offers no switch for migrations
+
+    run_tasks = Worker._execute_tasks
+    Worker._execute_tasks = lambda self, tasks: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Worker._execute_tasks = run_tasks  # type: ignore[method-assign]
 
 
 @contextmanager
@@ -339,6 +354,8 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                         quiet=True,
                         vcs_ref=layer.version,
                         unsafe=layer.trusted,
+                        exclude=store.NEVER_RENDERED,
+                        skip_tasks=True,  # status only reads
                     )
             except ProcessExecutionError:
                 raise RenderError(

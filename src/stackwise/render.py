@@ -27,6 +27,7 @@ from stackwise.errors import (
     RenderError,
     UsageError,
 )
+from stackwise.inputs import load_yaml
 
 if TYPE_CHECKING:
     from jinja2 import TemplateError
@@ -52,7 +53,7 @@ class Rendered:
     destination: Path
     answers: dict[str, Any]
     committed: bool
-    lock_problem: str | None  # why uv.lock could not be written; None when written or not asked
+    lock: Lock | None  # None when not asked (--no-lock)
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -66,22 +67,19 @@ def parse_data(pairs: list[str]) -> dict[str, str]:
     return data
 
 
-def read_answers_file(path: Path) -> dict[str, str]:
-    """Answers from a YAML mapping, as copier's own answers files are written."""
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"answers file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read answers file {path}: {error}") from None
-    except yaml.YAMLError as error:
-        raise UsageError(f"answers file {yaml_problem(path, error)}") from None
+def read_answers_file(path: Path) -> dict[str, Any]:
+    """Answers from a YAML mapping, as copier's own answers files are written.
+
+    Values keep their YAML types (a list, a yes/no) for `normalise_answers` to check against
+    the questions; an empty value is an empty answer, not the text "null".
+    """
+    loaded = load_yaml(path, "answers file")
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise UsageError(f"answers file {path} must be a mapping of question: answer")
     # Copier's own bookkeeping keys (_src_path, _commit) are not answers.
-    return {str(k): answer_text(v) for k, v in loaded.items() if not str(k).startswith("_")}
+    return {str(k): "" if v is None else v for k, v in loaded.items() if not str(k).startswith("_")}
 
 
 def answer_text(value: Any) -> str:
@@ -98,20 +96,24 @@ BOOLEAN_WORDS = {
 }
 
 
-def normalise_answers(data: Mapping[str, str], template: TemplateInfo) -> dict[str, str]:
-    """Check yes/no answers, and let a multiple-choice answer be `a,b` as well as `[a, b]`."""
+def normalise_answers(data: Mapping[str, Any], template: TemplateInfo) -> dict[str, str]:
+    """Answers as the text copier reads: yes/no answers checked, a multiple-choice answer as
+    `a,b` or `[a, b]`, and a list or mapping refused where one value is asked."""
     kinds = {q.name: q for q in template.all_questions()}
-    converted = dict(data)
-    for name, text in data.items():
+    converted = {}
+    for name, value in data.items():
         question = kinds.get(name)
-        if question is None:
-            continue
-        if question.type == "bool":
+        text = answer_text(value)
+        if question is not None and question.type == "bool":
             if text.strip().lower() not in BOOLEAN_WORDS:
                 raise InvalidAnswerError(f"invalid answer for {name}: write true or false")
-            converted[name] = BOOLEAN_WORDS[text.strip().lower()]
-        elif question.multiselect:
-            converted[name] = _list_answer(name, text.strip())
+            text = BOOLEAN_WORDS[text.strip().lower()]
+        elif question is not None and question.multiselect:
+            text = answer_text(value) if isinstance(value, list) else _list_answer(name, text)
+        elif question is not None and isinstance(value, (list, dict)):
+            kind = "list" if isinstance(value, list) else "mapping"
+            raise InvalidAnswerError(f"invalid answer for {name}: write one value, not a {kind}")
+        converted[name] = text
     return converted
 
 
@@ -126,13 +128,6 @@ def _list_answer(name: str, text: str) -> str:
     else:
         values = [part.strip() for part in text.split(",") if part.strip()]
     return answer_text(values)
-
-
-def yaml_problem(path: Path, error: yaml.YAMLError) -> str:
-    """A YAML parse error as one line: the file and the line it broke on."""
-    mark = getattr(error, "problem_mark", None)
-    where = f" (line {mark.line + 1})" if mark is not None else ""
-    return f"{path} is not valid YAML{where}"
 
 
 def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
@@ -173,24 +168,26 @@ def new_project(request: NewProject) -> Rendered | None:
     if request.force and destination.is_dir():
         # Rendering over existing files is what --force asks for, so it happens in place.
         answers = _render_layers(template, destination, data, identity, request, pretend=False)
-        committed, lock_problem = _finish(destination, answers, identity, request)
+        committed, lock = _finish(destination, answers, identity, request)
     else:
         with _staging(destination) as staged:
             answers = _render_layers(template, staged, data, identity, request, pretend=False)
-            committed, lock_problem = _finish(staged, answers, identity, request)
+            if (staged / ".git").exists():  # copier's exclude keeps it out; this proves it
+                raise RenderError(f"template {template.name} wrote a .git directory; refused")
+            committed, lock = _finish(staged, answers, identity, request)
             staged.rename(destination)
-    return Rendered(destination, answers, committed, lock_problem)
+    return Rendered(destination, answers, committed, lock)
 
 
 def _finish(
     project: Path, answers: Mapping[str, Any], identity: Mapping[str, str], request: NewProject
-) -> tuple[bool, str | None]:
+) -> tuple[bool, Lock | None]:
     """The steps after rendering: the local `.env`, the lock, the first commit (which holds the
     lock, so the image builds and CI installs the same versions from a fresh clone)."""
     write_local_env(project)
-    lock_problem = lock_dependencies(project) if request.lock else None
+    lock = lock_dependencies(project) if request.lock else None
     committed = request.git and _git_first_commit(project, answers, identity)
-    return committed, lock_problem
+    return committed, lock
 
 
 def _render_layers(
@@ -230,8 +227,10 @@ def _render_layers(
         )
         record = destination / layer.answers_file
         if not pretend and record.is_file():  # a template without an answers-file template has none
-            recorded = yaml.safe_load(record.read_text("utf-8"))
-            answers.update({k: v for k, v in recorded.items() if not k.startswith("_")})
+            what = f"the answers file template {layer.name} wrote,"
+            recorded = load_yaml(record, what, RenderError)
+            if isinstance(recorded, dict):
+                answers.update({k: v for k, v in recorded.items() if not str(k).startswith("_")})
     return answers
 
 
@@ -254,24 +253,46 @@ def write_local_env(project: Path) -> None:
     env_file.chmod(0o600)
 
 
-def lock_dependencies(project: Path) -> str | None:
-    """Write the project's `uv.lock`; return None, or one line saying why it could not be written.
+@dataclass(frozen=True)
+class Lock:
+    """What `uv lock` did for a project."""
 
-    The package index first, for current versions; uv's cache alone when the index cannot be
-    reached. Neither working is a warning for the user, not a failed project.
+    written: bool
+    from_cache: bool = False  # the index did not answer: versions are the ones uv had cached
+    reason: str = ""  # uv's own words for what failed
+
+    def warning(self) -> str | None:
+        """One line for the user, or None when the lock came from the package index."""
+        if self.written and not self.from_cache:
+            return None
+        if self.written:
+            return (
+                f"uv.lock written from uv's cache alone ({self.reason}); run `uv lock` when the "
+                "package index is reachable, for current versions"
+            )
+        return (
+            f"uv.lock not written ({self.reason}); run `uv lock` and commit uv.lock: "
+            "CI and the image install from it"
+        )
+
+
+def lock_dependencies(project: Path) -> Lock:
+    """Write the project's `uv.lock`: from the package index, else from uv's cache alone.
+
+    Neither working is a warning for the user, not a failed project.
     """
     if not (project / "pyproject.toml").is_file():
-        return None  # a team template may render something other than a Python project
+        return Lock(written=True)  # a team template may render something else than a project
     from uv import find_uv_bin  # the uv that stackwise depends on, whatever is on PATH
 
     env = {key: value for key, value in os.environ.items() if key != "VIRTUAL_ENV"}
     env.setdefault("UV_HTTP_TIMEOUT", LOCK_HTTP_TIMEOUT)
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")  # a lock is no reason to fetch a Python
-    problems = []
-    for mode in ([], ["--offline"]):
+    reasons = []
+    for offline in (False, True):
         try:
             completed = subprocess.run(
-                [find_uv_bin(), "lock", "--no-progress", *mode],
+                [find_uv_bin(), "lock", "--no-progress", *(["--offline"] if offline else [])],
                 cwd=project,
                 env=env,
                 capture_output=True,
@@ -280,16 +301,15 @@ def lock_dependencies(project: Path) -> str | None:
                 check=False,
             )
         except FileNotFoundError:
-            problems.append("uv is not installed")
-            break
+            return Lock(written=False, reason="uv is not installed")
         except subprocess.TimeoutExpired:
-            problems.append(f"uv lock took longer than {LOCK_TIMEOUT} s")
+            reasons.append(f"uv lock took longer than {LOCK_TIMEOUT} s")
             continue
         if completed.returncode == 0:
-            return None
-        problems.append(_first_error(completed.stderr))
+            return Lock(written=True, from_cache=offline, reason=reasons[0] if reasons else "")
+        reasons.append(uv_reason(completed.stderr))
     # The index's answer says more than the cache's ("not in the cache").
-    return f"uv.lock not written ({problems[0]}); run `uv lock` once the package index is reachable"
+    return Lock(written=False, reason=reasons[0])
 
 
 # uv retries a silent index a few times; these bound how long `new` and `update` wait for it.
@@ -297,10 +317,15 @@ LOCK_HTTP_TIMEOUT = "10"
 LOCK_TIMEOUT = 120
 
 
-def _first_error(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error")]
-    return (errors or lines or ["uv lock failed"])[0].removeprefix("error: ")
+def uv_reason(output: str) -> str:
+    """uv's error in a few words: its first error line and the root cause under it."""
+    # uv draws its error trees with these; the words are what counts.
+    lines = [line.strip(" \u00d7\u2570\u2500\u25b6\u2502") for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error")]
+    causes = [line.split(": ", 1)[1] for line in lines if line.startswith(("cause:", "Caused by:"))]
+    reason = "; ".join([*(errors or lines or ["uv lock failed"])[:1], *causes[-1:]])
+    return reason if len(reason) <= 240 else reason[:237] + "..."
 
 
 @contextmanager
@@ -363,6 +388,7 @@ def _copy(
                 quiet=not pretend,
                 vcs_ref=version,
                 unsafe=template.trusted,
+                exclude=store.NEVER_RENDERED,
                 cleanup_on_error=False,  # _staging cleans up, including parents it created
             )
     except (KeyboardInterrupt, CopierAnswersInterrupt):

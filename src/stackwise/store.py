@@ -45,11 +45,20 @@ def store_path() -> Path:
     return platformdirs.user_data_path("stackwise") / "templates.git"
 
 
+# Never rendered, whatever a template's `_exclude` or `_subdirectory` say: a project's `.git` is
+# stackwise's `git init`, or the owner's; a template writing into it could make the next git
+# command run anything (core.fsmonitor, hooks).
+NEVER_RENDERED = [".git"]
+# Configuration no git command of stackwise's takes from a repository: these run programs.
+SAFE_GIT_CONFIG = {"core.fsmonitor": "false", "core.hooksPath": os.devnull}
+
+
 def git(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     """Run git; a missing git or a failing command is one GitError line."""
+    safe = [arg for key, value in SAFE_GIT_CONFIG.items() for arg in ("-c", f"{key}={value}")]
     try:
         completed = subprocess.run(
-            ["git", *args],
+            ["git", *safe, *args],
             cwd=cwd,
             env={**os.environ, **(env or {})},
             capture_output=True,
@@ -110,7 +119,8 @@ def add_version(template_root: Path, version: str = __version__) -> str:
 
 @contextmanager
 def redirected_to_store() -> Iterator[None]:
-    """While inside, git (and so copier) fetches TEMPLATE_URL from the local store.
+    """While inside, git (and so copier) fetches TEMPLATE_URL from the local store, and takes
+    none of SAFE_GIT_CONFIG from the repositories it works in.
 
     Copier keeps one mirror per URL in its cache; the store gets a cache of its own, so two
     stores (two installs, or parallel test runs) never refresh one mirror from each other.
@@ -118,12 +128,12 @@ def redirected_to_store() -> Iterator[None]:
     from plumbum import local  # copier runs git through plumbum, which keeps its own env
 
     store = store_path().absolute()
+    settings = {f"url.{store.as_uri()}.insteadOf": TEMPLATE_URL, **SAFE_GIT_CONFIG}
     count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
-    redirect = {
-        "GIT_CONFIG_COUNT": str(count + 1),
-        f"GIT_CONFIG_KEY_{count}": f"url.{store.as_uri()}.insteadOf",
-        f"GIT_CONFIG_VALUE_{count}": TEMPLATE_URL,
-    }
+    redirect = {"GIT_CONFIG_COUNT": str(count + len(settings))}
+    for index, (key, value) in enumerate(settings.items(), start=count):
+        redirect[f"GIT_CONFIG_KEY_{index}"] = key
+        redirect[f"GIT_CONFIG_VALUE_{index}"] = value
     previous_cache = os.environ.get(COPIER_CACHE)
     os.environ[COPIER_CACHE] = str(store.with_name(f"{store.name}.copier-cache"))
     try:

@@ -51,3 +51,38 @@ def as_params(template: str, rows: list[Answers], label: Callable[[Answers], str
         pytest.param(row, id=label(row), marks=pytest.mark.xdist_group(f"{template}-{label(row)}"))
         for row in rows
     ]
+
+
+# Answers as hostile as validation lets through: template code of the generated app's own
+# framework and of Jinja, quotes of both kinds, backslashes, HTML, non-BMP and right-to-left
+# characters, a slug that sorts before `config` and `tests`. Every template gets one such
+# project, proven like the others; its pages must show the name as text.
+HOSTILE_ANSWERS: Answers = {
+    "project_name": (
+        "Shop {{ config.SECRET_KEY }} {% raw %} </title><b>\"q\" 'q' C:\\New \U0001f600\u200f"
+    ),
+    "project_slug": "aaa_shop",
+    "description": 'Ends with """ and a backslash \\',
+    "author_name": 'O\'Brien "Bob" \\ \u0430',
+    "author_email": "o'brien+shop@example.com",
+}
+
+
+def hostile_id(row: Answers) -> str | None:
+    return "hostile-answers" if row.get("project_name") == HOSTILE_ANSWERS["project_name"] else None
+
+
+# The Flask template's extensions, in the order its question lists them.
+FLASK_EXTENSIONS = [
+    "sqlalchemy",
+    "migrate",
+    "login",
+    "wtf",
+    "admin",
+    "api",
+    "cors",
+    "limiter",
+    "caching",
+    "talisman",
+    "celery",
+]

@@ -33,7 +33,7 @@ def generate(destination: Path, answers: Mapping[str, object]) -> Generated:
     template = template_for(str(answers["framework"]))
     rendered = new_project(NewProject(destination=destination, template=template, data=data))
     assert rendered is not None and rendered.committed
-    assert rendered.lock_problem is None, rendered.lock_problem
+    assert rendered.lock is not None and rendered.lock.warning() is None, rendered.lock
     return Generated(rendered.destination, rendered.answers)
 
 

@@ -21,15 +21,27 @@ from tests.templates.as_run import (
     Deployer,
     Image,
     LocalServices,
+    SettingsProbe,
     check_ci_workflow,
-    check_compose_services,
+    check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
+    check_services,
+    check_untrusted_proxy_is_ignored,
+    compose_services,
+    documented_services,
     http_response,
     local_services,
     serving_as_documented,
 )
-from tests.templates.combinations import Answers, as_params, pairwise, row_id
+from tests.templates.combinations import (
+    HOSTILE_ANSWERS,
+    Answers,
+    as_params,
+    hostile_id,
+    pairwise,
+    row_id,
+)
 from tests.templates.conftest import (
     Generated,
     check_bandit,
@@ -38,6 +50,17 @@ from tests.templates.conftest import (
 )
 
 pytestmark = pytest.mark.templates
+
+# Prints the settings in effect; every process of the image must print production's.
+SETTINGS = SettingsProbe(
+    [
+        "python",
+        "-c",
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SETTINGS_MODULE, s.DEBUG)",
+    ],
+    "config.settings.production False",
+)
 
 DEFAULTS: Answers = {
     "api": "none",
@@ -65,11 +88,19 @@ MAXIMAL: Answers = {
     "sentry": True,
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
-COMBINATIONS = [{}, MAXIMAL] + [row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)]
+COMBINATIONS = [
+    {},
+    MAXIMAL,
+    {**HOSTILE_ANSWERS, "api": "ninja", "celery": True},
+    *(row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)),
+]
 
 
 @pytest.fixture(
-    scope="module", params=as_params("django", COMBINATIONS, lambda row: row_id(row) or "defaults")
+    scope="module",
+    params=as_params(
+        "django", COMBINATIONS, lambda row: hostile_id(row) or row_id(row) or "defaults"
+    ),
 )
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generated:
     destination = tmp_path_factory.mktemp("django") / "shop"
@@ -97,6 +128,7 @@ def test_generated_django_image_serves_production_as_built(
 
     with serving_as_documented(project.path, image, deployer) as served:
         check_production_web(served.base_url, "/")
+        check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
         status, headers, body = http_response(f"{served.base_url}/{admin_url}login/", HTTPS)
         assert status == 200
         assert b"csrfmiddlewaretoken" in body
@@ -106,12 +138,18 @@ def test_generated_django_image_serves_production_as_built(
     completed = image.run(deploy_check, served.env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     check_refuses_without("DJANGO_SECRET_KEY", image, image.cmd, served.env)
+    check_untrusted_proxy_is_ignored(project.path, image, services, "/")
+    workers = documented_services(project.path, image, deployer)
+    check_services(workers, image, "/", SETTINGS)
+    assert len(workers) == (2 if project.answers["celery"] else 0)  # worker and beat
 
 
 def test_generated_django_compose_services_run_production(
     project: Generated, image: Image, services: LocalServices
 ) -> None:
-    names = check_compose_services(project.path, image, Deployer(services, image), "/")
+    services_of_compose = compose_services(project.path, image, Deployer(services, image))
+    check_services(services_of_compose, image, "/", SETTINGS)
+    names = [service.name for service in services_of_compose]
 
     expected = ["web", "worker", "beat"] if project.answers["celery"] else ["web"]
     assert names == expected

@@ -28,15 +28,27 @@ from tests.templates.as_run import (
     Deployer,
     Image,
     LocalServices,
+    SettingsProbe,
     check_ci_workflow,
-    check_compose_services,
+    check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
+    check_services,
+    check_untrusted_proxy_is_ignored,
+    compose_services,
+    documented_services,
     http_get,
     local_services,
     serving_as_documented,
 )
-from tests.templates.combinations import Answers, as_params, pairwise, row_id
+from tests.templates.combinations import (
+    HOSTILE_ANSWERS,
+    Answers,
+    as_params,
+    hostile_id,
+    pairwise,
+    row_id,
+)
 from tests.templates.conftest import (
     Generated,
     check_bandit,
@@ -45,6 +57,12 @@ from tests.templates.conftest import (
 )
 
 pytestmark = pytest.mark.templates
+
+# Prints the settings in effect; every process of the image must print production's.
+SETTINGS = SettingsProbe(
+    ["python", "-c", "from app.core.config import get_settings; print(get_settings().environment)"],
+    "production",
+)
 
 DEFAULTS: Answers = {
     "admin": "none",
@@ -79,14 +97,20 @@ MAXIMAL: Answers = {
     "websockets": True,
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
-COMBINATIONS = [{}, MAXIMAL] + [
-    row for row in pairwise(OPTIONS, accepted) if row not in (DEFAULTS, MAXIMAL)
+COMBINATIONS = [
+    {},
+    MAXIMAL,
+    {**HOSTILE_ANSWERS, "admin": "sqladmin", "websockets": True},
+    *(row for row in pairwise(OPTIONS, accepted) if row not in (DEFAULTS, MAXIMAL)),
 ]
 FUZZ_EXAMPLES = 25  # per operation and phase: enough to find a 5xx, bounded in time
 
 
 @pytest.fixture(
-    scope="module", params=as_params("fastapi", COMBINATIONS, lambda row: row_id(row) or "defaults")
+    scope="module",
+    params=as_params(
+        "fastapi", COMBINATIONS, lambda row: hostile_id(row) or row_id(row) or "defaults"
+    ),
 )
 def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Generated:
     destination = tmp_path_factory.mktemp("fastapi") / "inventory"
@@ -156,7 +180,10 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     with serving_as_documented(project.path, image, deployer) as served:
         base_url = served.base_url
         check_production_web(base_url, "/docs")
-        assert http_get(f"{base_url}/openapi.json", HTTPS)[0] == 200
+        check_name_shown_as_text(base_url, "/docs", project.answers["project_name"])
+        status, schema = http_get(f"{base_url}/openapi.json", HTTPS)
+        assert status == 200
+        assert json.loads(schema)["info"]["title"] == project.answers["project_name"]
         assert http_get(f"{base_url}/redoc", HTTPS)[0] == 200
         if answers["admin"] == "sqladmin":
             assert http_get(f"{base_url}/admin/login", HTTPS)[0] == 200
@@ -169,12 +196,18 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     assert generated and int(generated[1]) > 0 and generated[1] == generated[2], report
     if answers["auth"] == "jwt":
         check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
+    check_untrusted_proxy_is_ignored(project.path, image, services, "/docs")
+    workers = documented_services(project.path, image, deployer)
+    check_services(workers, image, "/docs", SETTINGS)
+    assert len(workers) == (answers["background"] == "celery")
 
 
 def test_generated_fastapi_compose_services_run_production(
     project: Generated, image: Image, services: LocalServices
 ) -> None:
-    names = check_compose_services(project.path, image, Deployer(services, image), "/docs")
+    services_of_compose = compose_services(project.path, image, Deployer(services, image))
+    check_services(services_of_compose, image, "/docs", SETTINGS)
+    names = [service.name for service in services_of_compose]
 
     celery = {**DEFAULTS, **project.answers}["background"] == "celery"
     assert names == (["web", "worker"] if celery else ["web"])

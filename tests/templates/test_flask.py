@@ -21,14 +21,26 @@ from tests.templates.as_run import (
     Deployer,
     Image,
     LocalServices,
+    SettingsProbe,
     check_ci_workflow,
-    check_compose_services,
+    check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
+    check_services,
+    check_untrusted_proxy_is_ignored,
+    compose_services,
+    documented_services,
     local_services,
     serving_as_documented,
 )
-from tests.templates.combinations import Answers, as_params, pairwise
+from tests.templates.combinations import (
+    FLASK_EXTENSIONS,
+    HOSTILE_ANSWERS,
+    Answers,
+    as_params,
+    hostile_id,
+    pairwise,
+)
 from tests.templates.conftest import (
     Generated,
     check_bandit,
@@ -38,19 +50,18 @@ from tests.templates.conftest import (
 
 pytestmark = pytest.mark.templates
 
-EXTENSIONS = [
-    "sqlalchemy",
-    "migrate",
-    "login",
-    "wtf",
-    "admin",
-    "api",
-    "cors",
-    "limiter",
-    "caching",
-    "talisman",
-    "celery",
-]
+# Prints the settings in effect; every process of the image must print production's.
+SETTINGS = SettingsProbe(
+    [
+        "python",
+        "-c",
+        "from wsgi import app; c = app.config; "
+        "print(c['SESSION_COOKIE_SECURE'], c['DEBUG'], c['TESTING'])",
+    ],
+    "True False False",
+)
+
+EXTENSIONS = FLASK_EXTENSIONS
 DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 # What an extension needs, as the template's own validator states it.
 NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
@@ -75,6 +86,10 @@ FIXED: list[Answers] = [
     {},
     {"extensions": [], "database": "sqlite"},
     {"extensions": EXTENSIONS, "database": "postgres"},
+    {
+        **HOSTILE_ANSWERS,
+        "extensions": ["sqlalchemy", "migrate", "login", "wtf", "admin", "caching"],
+    },
 ]
 COMBINATIONS = FIXED + [
     answers for row in pairwise(OPTIONS, accepted) if (answers := answers_for(row)) not in FIXED
@@ -84,6 +99,8 @@ COMBINATIONS = FIXED + [
 def combination_id(answers: Answers) -> str:
     if not answers:
         return "defaults"
+    if hostile := hostile_id(answers):
+        return hostile
     names = answers["extensions"]
     label = "all" if names == EXTENSIONS else "+".join(names) or "none"
     return f"{label}-{answers.get('database', 'sqlite')}"
@@ -120,14 +137,21 @@ def test_generated_flask_image_serves_production_as_built(
 
     with serving_as_documented(project.path, image, deployer) as served:
         check_production_web(served.base_url, "/")
+        check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
 
     check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
+    check_untrusted_proxy_is_ignored(project.path, image, services, "/")
+    workers = documented_services(project.path, image, deployer)
+    check_services(workers, image, "/", SETTINGS)
+    assert len(workers) == ("celery" in extensions(project))
 
 
 def test_generated_flask_compose_services_run_production(
     project: Generated, image: Image, services: LocalServices
 ) -> None:
-    names = check_compose_services(project.path, image, Deployer(services, image), "/")
+    services_of_compose = compose_services(project.path, image, Deployer(services, image))
+    check_services(services_of_compose, image, "/", SETTINGS)
+    names = [service.name for service in services_of_compose]
 
     assert names == (["web", "worker"] if "celery" in extensions(project) else ["web"])
 

@@ -66,6 +66,19 @@ def project_with_broken_answers(sandbox: Path) -> None:
     (sandbox / "project" / ".copier-answers.yml").write_text("_src_path: [unclosed\n")
 
 
+def project_with_alias_bomb(sandbox: Path) -> None:
+    project(sandbox)
+    (sandbox / "project" / ".copier-answers.yml").write_text(ALIAS_BOMB)
+
+
+# Nine levels of aliases, each doubling: a few lines that expand to a billion items.
+ALIAS_BOMB = "a0: &a0 [x, x]\n" + "".join(
+    f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}]\n"
+    for n in range(1, 10)
+)
+OVER_A_MEGABYTE = "# " + "x" * 1_100_000 + "\n"
+
+
 def answers_file(text: str | None, name: str = "answers.yml") -> Callable[[Path], None]:
     def write(sandbox: Path) -> None:
         if text is None:
@@ -193,8 +206,43 @@ CATALOGUE = [
     Case("command-unknown", ("frobnicate",), "No such command"),
     Case("no-destination", ("new", "--no-input"), "give the directory to create"),
     Case("no-terminal", ("new", "svc"), "no terminal to ask questions in"),
+    Case("name-tab", flask("project_name=a\tb"), "the project name must be one line of text"),
+    Case("name-escape-code", flask("project_name=\x1b[31mred"), "without control characters"),
+    Case("description-line-break", flask("description=one\ntwo"), "description must be one line"),
+    Case("description-line-separator", flask("description=a\u2028b"), "description must be one"),
+    Case("description-huge", flask(f"description={HUGE}"), "at most 300 characters"),
+    Case("author-control", flask("author_name=Ada\x7f"), "the author name must be one line"),
+    Case("author-huge", flask(f"author_name={HUGE}"), "at most 100 characters"),
+    Case("email-at-only", flask("author_email=@"), "'@' is not an email address"),
+    Case("email-no-domain", flask("author_email=ada@"), "is not an email address"),
+    Case("email-line-break", flask("author_email=a@b.c\nBcc: x@y.z"), "author email must be one"),
     # answers files
     Case("answers-file-missing", (*flask(), "--answers-file", "absent.yml"), "does not exist"),
+    Case(
+        "answers-file-list-for-a-name",
+        (*flask(), "--answers-file", "answers.yml"),
+        "invalid answer for project_name: write one value, not a list",
+        setup=answers_file("project_name: [Shop, Store]\n"),
+    ),
+    Case(
+        "answers-file-empty-name",
+        (*flask(), "--answers-file", "answers.yml"),
+        "the project name must not be empty",
+        setup=answers_file("project_name:\n"),
+    ),
+    Case(
+        "answers-file-alias-bomb",
+        (*flask(), "--answers-file", "answers.yml"),
+        "uses a YAML alias (line 2)",
+        setup=answers_file(ALIAS_BOMB),
+    ),
+    Case(
+        "answers-file-huge",
+        (*flask(), "--answers-file", "answers.yml"),
+        "answers.yml is larger than 1 MB",
+        setup=answers_file(OVER_A_MEGABYTE),
+    ),
+    Case("answers-file-endless", (*flask(), "--answers-file", "/dev/zero"), "larger than 1 MB"),
     Case(
         "answers-file-malformed",
         (*flask(), "--answers-file", "answers.yml"),
@@ -283,6 +331,12 @@ CATALOGUE = [
         ".copier-answers.yml is not valid YAML (line 2)",
         setup=project_with_broken_answers,
     ),
+    Case(
+        "status-alias-bomb-answers",
+        ("status", "project"),
+        ".copier-answers.yml uses a YAML alias (line 2)",
+        setup=project_with_alias_bomb,
+    ),
     Case("diff-not-generated", ("diff", "."), "is not a generated project"),
     Case("update-not-generated", ("update", "."), "is not a generated project"),
     Case(
@@ -325,6 +379,12 @@ CATALOGUE = [
     ),
     # team configuration
     Case("config-missing", ("--config", "absent.toml", "recommend"), "does not exist"),
+    Case(
+        "config-huge",
+        ("--config", "team.toml", "recommend"),
+        "team configuration team.toml is larger than 1 MB",
+        setup=config(OVER_A_MEGABYTE),
+    ),
     Case(
         "config-env-missing",
         ("recommend",),

@@ -1,5 +1,7 @@
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils.html import escape
 
 pytestmark = pytest.mark.django_db
 
@@ -7,7 +9,7 @@ pytestmark = pytest.mark.django_db
 def test_home_page_uses_the_base_layout(client: Client) -> None:
     body = client.get("/").content.decode()
 
-    assert {{ project_name | e | tojson }} in body
+    assert escape(settings.PROJECT_NAME) in body
     assert "Sign up" in body
 
 
