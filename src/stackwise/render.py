@@ -174,6 +174,10 @@ def new_project(request: NewProject) -> Rendered | None:
             answers = _render_layers(template, staged, data, identity, request, pretend=False)
             if (staged / ".git").exists():  # copier's exclude keeps it out; this proves it
                 raise RenderError(f"template {template.name} wrote a .git directory; refused")
+            if link := store.link_escaping(staged):
+                raise RenderError(
+                    f"template {template.name} ships a symlink out of the project ({link}); refused"
+                )
             committed, lock = _finish(staged, answers, identity, request)
             staged.rename(destination)
     return Rendered(destination, answers, committed, lock)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.lifecycle.conftest import git
 from tests.lifecycle.test_team_templates import repository_from, team_config
 
@@ -98,3 +100,46 @@ def test_status_and_diff_run_no_task_or_migration_even_of_a_trusted_template(  #
     # The same template's update does run them: the markers above could have appeared.
     assert run_cli("--config", str(config), "update", str(project)).exit_code == 0
     assert migration_ran.exists()
+
+
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        ("uv.lock", "/tmp/stackwise-victim"),  # uv would write the lock through it
+        ("notes.txt", "../../victim"),
+        ("gitconfig", ".git/config"),  # the owner's editor would write git's configuration
+    ],
+)
+def test_a_template_symlink_out_of_the_project_is_refused(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, link: str, target: str
+) -> None:
+    project = _from_template_with_link(tmp_path, link, target)
+
+    created = run_cli(
+        "--config", str(tmp_path / "team.toml"), "new", str(project), "-t", "ledger", "--defaults"
+    )
+
+    assert created.exit_code == 1
+    assert created.stderr.strip().endswith(f"({link} -> {target}); refused"), created.stderr
+    assert not project.exists()
+
+
+def test_a_template_symlink_within_the_project_is_kept(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    project = _from_template_with_link(tmp_path, "docs/index.md", "../README.md")
+
+    created = run_cli(
+        "--config", str(tmp_path / "team.toml"), "new", str(project), "-t", "ledger", "--defaults"
+    )
+
+    assert created.exit_code == 0, created.stderr
+    assert (project / "docs" / "index.md").read_text() == "# ledger\n"
+
+
+def _from_template_with_link(tmp_path: Path, link: str, target: str) -> Path:
+    files = {"copier.yml": "_preserve_symlinks: true\n", "README.md": "# ledger\n", **ANSWERS}
+    repository = repository_from(files, tmp_path / "starter")
+    (repository.path / link).parent.mkdir(parents=True, exist_ok=True)
+    (repository.path / link).symlink_to(target)
+    repository.release("v1.0.0")
+    team_config(tmp_path / "team.toml", "ledger", repository, "v1.0.0", framework="flask")
+    return tmp_path / "ledger"
