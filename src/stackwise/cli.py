@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +21,7 @@ from stackwise.guide import Guide, load_guide
 
 if TYPE_CHECKING:
     from stackwise.config import TeamConfig
+    from stackwise.lifecycle import UpdateSummary
 
 app = typer.Typer(
     name="stackwise",
@@ -428,7 +430,9 @@ def diff_command(ctx: typer.Context, path: ProjectArgument = Path(), to: ToOptio
     """Show what an update would change, without touching the project."""
     from stackwise.lifecycle import diff
 
-    print(diff(path.absolute(), _team_config(ctx), to) or "Nothing to update.")
+    summary, patch = diff(path.absolute(), _team_config(ctx), to)
+    if _print_summary(summary, "would update"):
+        print(patch)
 
 
 @app.command("update")
@@ -446,26 +450,41 @@ def update_command(
     from stackwise.render import parse_data
 
     summary = update(path.absolute(), _team_config(ctx), to, parse_data(data or []))
-    out.print(f"Updated {summary.version_before} -> {summary.version_after}")
+    if not _print_summary(summary, "Updated"):
+        return
+    if summary.conflicts:
+        out.print(
+            "Resolve the <<<<<<< markers in the files in conflict, `git add` them, then commit."
+        )
+        raise typer.Exit(1)
+    out.print("Review with `git status` and `git diff`, then `git add --all` and commit.")
+
+
+def _print_summary(summary: UpdateSummary, verb: str) -> bool:
+    """The files an update changes, for `update` and `diff` alike; False when there are none."""
+    if not summary.changed:
+        out.print(f"Already up to date ({summary.version_before}); nothing to update.")
+        return False
+    out.print(f"{verb} {summary.version_before} -> {summary.version_after}")
     for label, names in (
         ("updated", summary.updated),
         ("added", summary.added),
         ("removed", summary.removed),
         ("in conflict", summary.conflicts),
+        ("kept, you edited it and the new release removes it", summary.kept),
     ):
-        out.print(f"  {label}: {', '.join(names) or 'none'}")
+        if names or label in ("updated", "added", "removed"):
+            out.print(f"  {label}: {', '.join(names) or 'none'}", soft_wrap=True)
     if summary.relock_warning:
         _warn(summary.relock_warning)
     elif summary.relocked:
-        out.print("Refreshed uv.lock for the changed pyproject.toml.")
-    if summary.conflicts:
-        out.print("Resolve the <<<<<<< markers in the files in conflict, then commit.")
-        raise typer.Exit(1)
-    out.print("Review with `git diff`, then commit.")
+        out.print("uv.lock refreshed for the changed pyproject.toml.")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every StackwiseError into one line on stderr."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         # Without standalone mode click hands back typer.Exit's code instead of raising it.
         code = app(args=argv, prog_name="stackwise", standalone_mode=False)
@@ -473,14 +492,22 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(error.message, error.exit_code)
     except typer.Exit as done:
         return int(done.exit_code)
-    except typer.Abort:  # Ctrl-C at a prompt typer owns
-        return _fail("interrupted", Interrupted.exit_code)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or SIGTERM, SIGHUP) before work began
+        return _fail("interrupted; nothing was written", Interrupted.exit_code)
     except typer.TyperException as error:  # bad flags: typer's own usage errors
         if type(error).__name__ == "NoArgsIsHelpError":  # bare `stackwise` is a request for help
             print(error.format_message())
             return 0
         return _fail(error.format_message(), EXIT_USAGE)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return code if isinstance(code, int) else 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM and SIGHUP (a closed terminal) clean up the way Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def _fail(message: str, exit_code: int) -> int:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
-from stackwise.errors import RenderError, UsageError
+from stackwise.errors import Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
-from stackwise.render import jinja_error
+from stackwise.render import answer_error, jinja_error
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -89,6 +93,13 @@ class UpdateSummary:
     # index or, with a warning, from uv's cache; or it could not be, and the warning says so.
     relocked: bool = False
     relock_warning: str | None = None
+    # Files the owner edited that the new release no longer has: left in place, not removed.
+    kept: list[str] = field(default_factory=list)
+    changes: dict[str, str] = field(default_factory=dict)  # file -> M, A or D, as git says
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
 
 
 def recorded(answers_file: Path) -> dict[str, Any]:
@@ -158,23 +169,18 @@ def latest_version() -> str:
 
 
 def status(path: Path, config: TeamConfig) -> Status:
+    recover_interrupted_update(path)
     layers = project_layers(path, config)
     with _rendered_as_generated(path, layers) as pristine:
         changed = _files_changed(pristine, path, {layer.answers_file for layer in layers})
     return Status(path=path, layers=layers, changed_by_owner=changed)
 
 
-def diff(path: Path, config: TeamConfig, to: str | None = None) -> str:
-    """What `update` would change, as a git diff; the project itself is not touched."""
-    layers = project_layers(path, config)
-    _require_clean_git_tree(path)
-    with tempfile.TemporaryDirectory(prefix="stackwise-diff-") as scratch:
-        trial = Path(scratch) / path.name
-        shutil.copytree(path, trial, symlinks=True)
-        with _no_tasks_or_migrations():
-            _run_update(trial, layers, to, {})
-        store.git(["add", "--all", "--intent-to-add"], cwd=trial)
-        return store.git(["diff", "--no-color"], cwd=trial)
+def diff(path: Path, config: TeamConfig, to: str | None = None) -> tuple[UpdateSummary, str]:
+    """What `update` would do, worked out the same way, and its git diff; the project is not
+    touched (uncommitted changes are not part of it: update needs them committed first)."""
+    with _updated_copy(path, config, to, {}, read_only=True) as (trial, summary):
+        return summary, store.git(["diff", "--cached", "--no-color", "HEAD"], cwd=trial)
 
 
 def update(
@@ -183,45 +189,217 @@ def update(
     to: str | None = None,
     data: Mapping[str, str] | None = None,
 ) -> UpdateSummary:
-    layers = project_layers(path, config)
-    _require_clean_git_tree(path)
-    changed = dict(data or {})
-    if changed:
-        from stackwise.config import team_answers
-        from stackwise.render import check_answer_names
+    """Update a committed project as one transaction: the work happens in a clone, and only a
+    complete result is written into the project, with signals held back while it is."""
+    with _updated_copy(path, config, to, dict(data or {}), read_only=False) as (trial, summary):
+        if summary.changed:
+            _apply(trial, path, summary)
+    return summary
 
-        template = _template_of(layers[-1], config)
-        check_answer_names(changed, template)
-        checked, _ = team_answers(config, template, changed)  # refuses a locked answer
-        changed = {name: checked[name] for name in changed}
-    _run_update(path, layers, to, changed)
-    pyproject_changed = store.git(["status", "--porcelain", "--", "pyproject.toml"], cwd=path)
-    relocked, relock_warning = _relock(path) if pyproject_changed else (False, None)
-    changes = store.git(["status", "--porcelain", "--untracked-files=all"], cwd=path).splitlines()
-    updated: list[str] = []
-    added: list[str] = []
-    removed: list[str] = []
-    for line in changes:
-        state, name = line[:2], line[3:]
-        (removed if "D" in state else added if state == "??" or "A" in state else updated).append(
-            name
-        )
-    conflicts = [
-        name
-        for name in updated + added
-        if (path / name).is_file() and CONFLICT_MARKER in _text(path / name)
-    ]
+
+@contextmanager
+def _updated_copy(
+    path: Path, config: TeamConfig, to: str | None, data: dict[str, str], *, read_only: bool
+) -> Iterator[tuple[Path, UpdateSummary]]:
+    """The project's last commit, cloned and updated; everything the update changes is staged
+    in the clone, so `git diff --cached HEAD` there is the update."""
+    recover_interrupted_update(path)
+    try:
+        layers = project_layers(path, config)
+        if not (path / ".git").exists():
+            raise UsageError(f"{path} is not a git repository; commit the project before updating")
+        _refuse_unfinished_git_operation(path)
+        if not read_only:
+            _require_clean_git_tree(path)
+        if data:
+            data = _checked_answers(data, layers, config)
+        with tempfile.TemporaryDirectory(prefix="stackwise-update-") as scratch:
+            trial = Path(scratch) / path.name
+            head = store.git(["rev-parse", "HEAD"], cwd=path)
+            store.git(["clone", "--quiet", "--no-checkout", str(path), str(trial)])
+            store.git(["checkout", "--quiet", head], cwd=trial)
+            _run_update(trial, layers, to, data, read_only=read_only)
+            summary = _summary(path, trial, layers)
+            yield trial, summary
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; {path} is as it was") from None
+
+
+def _checked_answers(
+    data: Mapping[str, str], layers: list[Layer], config: TeamConfig
+) -> dict[str, str]:
+    from stackwise.config import team_answers
+    from stackwise.render import check_answer_names
+
+    template = _template_of(layers[-1], config)
+    check_answer_names(data, template)
+    checked, _ = team_answers(config, template, data)  # refuses a locked answer
+    return {name: checked[name] for name in data}
+
+
+def _summary(path: Path, trial: Path, layers: list[Layer]) -> UpdateSummary:
+    """Stage the updated clone, keep what the owner edited and the release removes, re-lock."""
+    store.git(["add", "--all"], cwd=trial)
+    changes, moved = _staged_changes(trial)
+    removed = [name for name, state in changes.items() if state == "D" and name not in moved]
+    kept = _edited_by_owner(path, layers, removed) if removed else []
+    if kept:
+        store.git(["checkout", "HEAD", "--", *kept], cwd=trial)
+    relocked, relock_warning = False, None
+    if "pyproject.toml" in changes:
+        relocked, relock_warning = _relock(trial)
+        store.git(["add", "--all"], cwd=trial)
+    changes, _ = _staged_changes(trial)
+    written = [name for name, state in changes.items() if state != "D"]
+    if link := store.link_escaping(trial, written):
+        raise RenderError(f"the update ships a symlink out of the project ({link}); refused")
     answers_files = {layer.answers_file for layer in layers}
+    names = {state: sorted(n for n, s in changes.items() if s == state) for state in "MAD"}
     return UpdateSummary(
         version_before=layers[-1].version,
-        version_after=str(recorded(path / layers[-1].answers_file)["_commit"]),
-        updated=sorted(set(updated) - answers_files),
-        added=sorted(added),
-        removed=sorted(removed),
-        conflicts=sorted(conflicts),
+        version_after=str(recorded(trial / layers[-1].answers_file)["_commit"]),
+        updated=[name for name in names["M"] if name not in answers_files],
+        added=names["A"],
+        removed=names["D"],
+        conflicts=[n for n in names["M"] + names["A"] if CONFLICT_MARKER in _text(trial / n)],
+        kept=kept,
         relocked=relocked,
         relock_warning=relock_warning,
+        changes=changes,
     )
+
+
+def _staged_changes(trial: Path) -> tuple[dict[str, str], set[str]]:
+    """{file: M, A or D} for what is staged against HEAD, and the files that were moved (a
+    template migration's rename shows as the old name removed and the new one added)."""
+    fields = iter(
+        store.git(["diff", "--cached", "--name-status", "--find-renames", "-z", "HEAD"], cwd=trial)
+        .rstrip("\0")
+        .split("\0")
+    )
+    changes: dict[str, str] = {}
+    moved: set[str] = set()
+    for state in fields:
+        if not state:
+            continue
+        name = next(fields)
+        if state.startswith("R"):
+            moved.add(name)
+            changes[name], changes[next(fields)] = "D", "A"
+        else:
+            changes[name] = state[0]
+    return changes, moved
+
+
+def _edited_by_owner(path: Path, layers: list[Layer], names: list[str]) -> list[str]:
+    """Of `names`, the files whose committed content is not what the template rendered."""
+    with _rendered_as_generated(path, layers) as pristine:
+        return [
+            name
+            for name in names
+            if not (pristine / name).is_file()
+            or (pristine / name).read_bytes() != _committed(path, name)
+        ]
+
+
+def _committed(path: Path, name: str) -> bytes:
+    return subprocess.run(
+        ["git", "show", f"HEAD:{name}"], cwd=path, capture_output=True, check=True
+    ).stdout
+
+
+# Written into the project's git directory while an update writes files, removed after: its
+# presence means the process was killed part way, and the next command puts the files back.
+JOURNAL = "stackwise-update.json"
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _apply(trial: Path, path: Path, summary: UpdateSummary) -> None:
+    """Write the updated files into the project; Ctrl-C, SIGTERM and SIGHUP wait until done."""
+    journal = _git_dir(path) / JOURNAL
+    head = store.git(["rev-parse", "HEAD"], cwd=path)
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda n, _: received.append(n)) for sig in HELD_SIGNALS}
+    try:
+        journal.write_text(json.dumps({"head": head, "changes": summary.changes}))
+        for name, state in summary.changes.items():
+            target = path / name
+            if state == "D":
+                target.unlink(missing_ok=True)
+                _remove_empty_parents(target.parent, path)
+                continue
+            source = trial / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged = _staged_name(target)
+            if source.is_symlink():
+                staged.symlink_to(source.readlink())
+            else:
+                shutil.copy2(source, staged)
+            staged.replace(target)
+        journal.unlink()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def recover_interrupted_update(path: Path) -> None:
+    """Put back the files an update killed part way had written (see JOURNAL)."""
+    journal = _git_dir(path) / JOURNAL if (path / ".git").exists() else None
+    if journal is None or not journal.is_file():
+        return
+    record = json.loads(journal.read_text())
+    if store.git(["rev-parse", "HEAD"], cwd=path) != record["head"]:
+        raise UsageError(
+            f"an update of {path} was killed while writing files and commits followed; "
+            f"check the files in {journal}, then delete it"
+        )
+    tracked = [name for name, state in record["changes"].items() if state != "A"]
+    if tracked:
+        store.git(["checkout", "HEAD", "--", *tracked], cwd=path)
+    for name, state in record["changes"].items():
+        _staged_name(path / name).unlink(missing_ok=True)
+        if state == "A":
+            (path / name).unlink(missing_ok=True)
+        _remove_empty_parents((path / name).parent, path)
+    journal.unlink()
+    print(
+        f"stackwise: warning: an earlier update of {path} was killed while writing files; "
+        "they are back as they were",
+        file=sys.stderr,
+    )
+
+
+def _staged_name(target: Path) -> Path:
+    """Where `_apply` writes a file before renaming it over `target`."""
+    return target.with_name(f".{target.name}.stackwise")
+
+
+def _remove_empty_parents(directory: Path, root: Path) -> None:
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent
+
+
+def _git_dir(path: Path) -> Path:
+    return Path(store.git(["rev-parse", "--absolute-git-dir"], cwd=path))
+
+
+# Files git keeps while an operation waits for the user; an update in the middle would mix in.
+UNFINISHED = {
+    "MERGE_HEAD": "a merge (git merge --abort, or commit)",
+    "rebase-merge": "a rebase (git rebase --continue or --abort)",
+    "rebase-apply": "a rebase (git rebase --continue or --abort)",
+    "CHERRY_PICK_HEAD": "a cherry-pick (git cherry-pick --continue or --abort)",
+    "REVERT_HEAD": "a revert (git revert --continue or --abort)",
+}
+
+
+def _refuse_unfinished_git_operation(path: Path) -> None:
+    git_dir = _git_dir(path)
+    for name, operation in UNFINISHED.items():
+        if (git_dir / name).exists():
+            what, _, how = operation.partition(" (")
+            raise UsageError(f"{path} is in the middle of {what}; finish it first ({how}")
 
 
 def _relock(path: Path) -> tuple[bool, str | None]:
@@ -254,8 +432,12 @@ def _template_of(layer: Layer, config: TeamConfig) -> TemplateInfo:
     )
 
 
-def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[str, str]) -> None:
-    """Update every layer, base first; `to` moves the top one, the others go to their latest.
+def _run_update(
+    path: Path, layers: list[Layer], to: str | None, data: Mapping[str, str], *, read_only: bool
+) -> None:
+    """Update every layer of the clone at `path`, base first; `to` moves the top one, the
+    others go to their latest. A read-only run (diff) runs no team template's tasks or
+    migrations; the built-in's migrations are stackwise's own file moves, so diff shows them.
 
     Copier refuses a dirty tree, so each layer's result is committed for the next one to
     merge into, and the commits are undone at the end: the owner reviews one set of changes.
@@ -278,7 +460,11 @@ def _run_update(path: Path, layers: list[Layer], to: str | None, data: Mapping[s
         asked = {
             k: v for k, v in data.items() if k in layer.answers or (index == 0 and k in unclaimed)
         }
-        _update_layer(path, layer, target, asked)
+        if read_only and not layer.builtin:
+            with _no_tasks_or_migrations():
+                _update_layer(path, layer, target, asked)
+        else:
+            _update_layer(path, layer, target, asked)
     if len(layers) > 1:
         store.git(["reset", "--quiet", start], cwd=path)
 
@@ -309,10 +495,17 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
         raise RenderError(
             f"{layer.source} runs migrations; set trusted = true for it in the team config"
         ) from None
-    except (CopierError, ValueError) as error:
+    except ValueError as error:  # copier's way of refusing an answer
+        raise InvalidAnswerError(answer_error(error)) from None
+    except CopierError as error:
         raise RenderError(f"update to {target} failed: {' '.join(str(error).split())}") from None
-    except ProcessExecutionError:
-        raise RenderError(f"update to {target} failed: no template version {target}") from None
+    except ProcessExecutionError as error:
+        said = str(error.stderr).strip().splitlines()
+        if any(word in line for line in said for word in ("invalid reference", "did not match")):
+            raise RenderError(f"update to {target} failed: no template version {target}") from None
+        raise RenderError(
+            f"update to {target} failed: git: {said[-1] if said else 'failed'}"
+        ) from None
     except TemplateError as error:
         raise RenderError(jinja_error(f"{layer.source} {target}", error)) from None
 
@@ -388,8 +581,6 @@ def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> li
 
 
 def _require_clean_git_tree(path: Path) -> None:
-    if not (path / ".git").exists():
-        raise UsageError(f"{path} is not a git repository; commit the project before updating")
     if store.git(["status", "--porcelain"], cwd=path):
         raise DirtyTreeError(f"{path} has uncommitted changes; commit or stash them first")
 

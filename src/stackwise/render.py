@@ -403,7 +403,7 @@ def _copy(
             f"set trusted = true in [templates.{template.name}]"
         ) from None
     except ValueError as error:
-        raise InvalidAnswerError(_answer_error(error)) from None
+        raise InvalidAnswerError(answer_error(error)) from None
     except CopierError as error:
         raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
     except TemplateError as error:
@@ -437,7 +437,7 @@ def jinja_error(template_name: str, error: TemplateError) -> str:
     return f"template {template_name} has a Jinja error{f' in {where}' if where else ''}: {error}"
 
 
-def _answer_error(error: ValueError) -> str:
+def answer_error(error: ValueError) -> str:
     text = str(error)
     for pattern, message in _COPIER_ANSWER_ERRORS:
         if match := pattern.fullmatch(text):

@@ -51,18 +51,22 @@ def store_path() -> Path:
 NEVER_RENDERED = [".git"]
 
 
-def link_escaping(project: Path) -> str | None:
-    """A symlink a template rendered that leads out of the project or into its `.git`, if any:
-    stackwise's own steps (uv writing uv.lock) or the owner's editor would write through it."""
-    root = Path(os.path.abspath(project))
-    for link in sorted(p for p in root.rglob("*") if p.is_symlink()):
+def link_escaping(project: Path, names: list[str] | None = None) -> str | None:
+    """A symlink a template rendered (all of them, or those of `names`) that leads out of the
+    project or into its `.git`, if any: stackwise's own steps (uv writing uv.lock) or the
+    owner's editor would write through it."""
+    root = project.absolute()
+    candidates = root.rglob("*") if names is None else (root / name for name in names)
+    for link in sorted(p for p in candidates if p.is_symlink()):
         if ".git" in link.relative_to(root).parts:
             continue
-        target = Path(os.path.normpath(link.parent / os.readlink(link)))
+        target = Path(os.path.normpath(link.parent / link.readlink()))
         inside = target.is_relative_to(root) and target != root
         if not inside or ".git" in target.relative_to(root).parts:
-            return f"{link.relative_to(root)} -> {os.readlink(link)}"
+            return f"{link.relative_to(root)} -> {link.readlink()}"
     return None
+
+
 # Configuration no git command of stackwise's takes from a repository: these run programs.
 SAFE_GIT_CONFIG = {"core.fsmonitor": "false", "core.hooksPath": os.devnull}
 
