@@ -411,17 +411,26 @@ def status_command(
             "update_available": state.update_available,
             "layers": layers,
             "answers": state.answers,
-            "changed_by_owner": state.changed_by_owner,
+            "changed_by_owner": list(state.changed_by_owner),
+            "changes": state.changed_by_owner,
+            "conflicts": state.conflicts,
+            "next": state.next_step,
         }
         print(json.dumps(report, indent=2, default=str))
         return
     table = Table(title=f"{state.path}", title_justify="left", show_header=False)
     for layer in state.layers:
         newer = f" (update available: {layer.latest})" if layer.update_available else " (newest)"
+        if state.conflicts:
+            newer = " (update not finished: files in conflict)"
         table.add_row("Template", f"{layer.source} {layer.version}{newer}")
     for name, value in state.answers.items():
         table.add_row(f"  {name}", str(value))
-    table.add_row("Changed by you", "\n".join(state.changed_by_owner) or "nothing")
+    changes = [f"{how:<8} {name}" for name, how in state.changed_by_owner.items()]
+    table.add_row("Changed by you", "\n".join(changes) or "nothing")
+    if state.conflicts:
+        table.add_row("In conflict", "\n".join(state.conflicts))
+    table.add_row("Next", state.next_step)
     out.print(table)
 
 

@@ -65,7 +65,16 @@ class Layer:
 class Status:
     path: Path
     layers: list[Layer]
-    changed_by_owner: list[str] = field(default_factory=list)
+    changed_by_owner: dict[str, str] = field(default_factory=dict)  # file -> added/edited/deleted
+    conflicts: list[str] = field(default_factory=list)  # markers a past update left unresolved
+
+    @property
+    def next_step(self) -> str:
+        if self.conflicts:
+            return "resolve the <<<<<<< markers, `git add` the files, then commit"
+        if self.update_available:
+            return "`stackwise diff` to see the update, then `stackwise update`"
+        return "nothing: the project is on the newest template version"
 
     @property
     def template(self) -> Layer:
@@ -173,7 +182,12 @@ def status(path: Path, config: TeamConfig) -> Status:
     layers = project_layers(path, config)
     with _rendered_as_generated(path, layers) as pristine:
         changed = _files_changed(pristine, path, {layer.answers_file for layer in layers})
-    return Status(path=path, layers=layers, changed_by_owner=changed)
+    conflicts = [
+        name
+        for name, how in changed.items()
+        if how != "deleted" and CONFLICT_MARKER in _text(path / name)
+    ]
+    return Status(path=path, layers=layers, changed_by_owner=changed, conflicts=conflicts)
 
 
 def diff(path: Path, config: TeamConfig, to: str | None = None) -> tuple[UpdateSummary, str]:
@@ -560,24 +574,33 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
         yield pristine
 
 
-def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> list[str]:
-    """Files the owner edited, deleted or added, relative to what the template rendered."""
+def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> dict[str, str]:
+    """{file: added, edited or deleted} for what the owner changed against what the template
+    rendered; what git ignores (caches, build output, `.env`) is not the owner's change."""
 
     def files(root: Path) -> set[str]:
+        if (root / ".git").exists():
+            listed = store.git(
+                ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=root
+            )
+            names = set(filter(None, listed.split("\0")))
+            return {name for name in names if (root / name).is_file()}
         return {
             str(p.relative_to(root))
             for p in root.rglob("*")
             if p.is_file() and not NOT_RENDERED & set(p.relative_to(root).parts)
         }
 
-    ours, theirs = files(project), files(pristine)
-    edited = {
-        name
+    ours, theirs = files(project) - NOT_RENDERED, files(pristine)
+    changes = {name: "added" for name in ours - theirs}
+    changes |= {name: "deleted" for name in theirs - ours}
+    changes |= {
+        name: "edited"
         for name in ours & theirs
         if name not in answers_files
         and not filecmp.cmp(project / name, pristine / name, shallow=False)
     }
-    return sorted(edited | (ours ^ theirs))
+    return dict(sorted(changes.items()))
 
 
 def _require_clean_git_tree(path: Path) -> None:

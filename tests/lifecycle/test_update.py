@@ -339,3 +339,49 @@ def test_status_of_a_project_on_the_newest_version(versions: TemplateVersions, r
 
     assert report["update_available"] is False
     assert report["changed_by_owner"] == []
+
+
+def test_status_ignores_what_git_ignores_and_says_how_each_file_changed(
+    versions: TemplateVersions, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    project = versions.generate(versions.release("17.0.0"))
+    edit(project / "README.md", "## Test it", "## Test it (owner's wording)")
+    (project / "docker-compose.yml").unlink()
+    (project / "notes.txt").write_text(OWNER_LINE)
+    for ignored in (".mypy_cache/3.11/cache.json", "staticfiles/app.css", "build.log"):
+        (project / ignored).parent.mkdir(parents=True, exist_ok=True)
+        (project / ignored).write_text("generated\n")
+    (project / ".gitignore").write_text(
+        (project / ".gitignore").read_text() + "staticfiles/\n*.log\n"
+    )
+
+    report = json.loads(run_cli("status", str(project), "--json").stdout)
+    table = run_cli("status", str(project)).stdout
+
+    assert report["changes"] == {
+        ".gitignore": "edited",
+        "README.md": "edited",
+        "docker-compose.yml": "deleted",
+        "notes.txt": "added",
+    }
+    assert "deleted  docker-compose.yml" in table and "added    notes.txt" in table
+
+
+def test_status_shows_conflicts_an_update_left_and_what_to_do(
+    versions: TemplateVersions, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    project = versions.generate(versions.release("18.0.0"))
+    edit(project / "README.md", "## Test it", "## Test it (owner's wording)")
+    commit(project, "Owner wording")
+    target = versions.release(
+        "18.1.0", lambda t: edit(t / FLASK_README, "## Test it", "## Test it (template wording)")
+    )
+    assert run_cli("update", str(project), "--to", target).exit_code == 1
+
+    report = json.loads(run_cli("status", str(project), "--json").stdout)
+    table = run_cli("status", str(project)).stdout
+
+    assert report["conflicts"] == ["README.md"]
+    assert report["next"] == "resolve the <<<<<<< markers, `git add` the files, then commit"
+    assert "In conflict" in table and "update not finished" in table, table
+    assert "(newest)" not in table
