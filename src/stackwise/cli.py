@@ -16,7 +16,7 @@ from rich.table import Table
 from stackwise import __version__
 from stackwise.catalog import TemplateInfo, builtin_templates
 from stackwise.chooser import Recommendation, Requirements, check_choice, recommend
-from stackwise.errors import EXIT_USAGE, Interrupted, StackwiseError, UsageError
+from stackwise.errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, StackwiseError, UsageError
 from stackwise.guide import Guide, load_guide
 
 if TYPE_CHECKING:
@@ -274,6 +274,10 @@ def new_command(
     force: Annotated[
         bool, typer.Option("--force", help="Render into a non-empty directory.")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="With --force: replace files that differ without asking."),
+    ] = False,
 ) -> None:
     """Create a project: recommend a framework, ask its questions, render it."""
     from stackwise import prompt
@@ -344,6 +348,11 @@ def new_command(
             git=not no_git,
             lock=not no_lock,
             force=force,
+            overwrite=(lambda _: True)
+            if overwrite
+            else _confirm_overwrite
+            if interactive
+            else (lambda _: False),
         )
     )
     if rendered is None:
@@ -353,13 +362,29 @@ def new_command(
     out.print(f"[green]Created[/green] {label} project [bold]{rendered.destination}[/bold]")
     if rendered.lock and (warning := rendered.lock.warning()):
         _warn(warning)
+    if rendered.replaced:
+        out.print(f"Replaced {len(rendered.replaced)} file(s): {', '.join(rendered.replaced)}")
     if rendered.committed:
         locked = " (with uv.lock)" if rendered.lock and rendered.lock.written else ""
         out.print(f"Initialised a git repository with a first commit{locked}.")
+    elif not no_git and (rendered.destination / ".git").exists():
+        out.print(
+            "Rendered into an existing git repository: review with `git status`, then commit."
+        )
     uv = _uv_command()
     out.print("Next steps:")
     out.print(f"  cd {shlex.quote(str(destination))}", soft_wrap=True, markup=False)
     out.print(f"  {uv} sync && {uv} run pytest", soft_wrap=True, markup=False)
+
+
+def _confirm_overwrite(replaced: list[str]) -> bool:
+    """On a terminal: list the files the render would replace and ask, defaulting to no."""
+    from stackwise.prompt import confirm
+
+    out.print("These files exist and would be replaced:")
+    for name in replaced:
+        out.print(f"  {name}", soft_wrap=True, markup=False)
+    return confirm(f"Replace {len(replaced)} file(s)?")
 
 
 def _uv_command() -> str:
@@ -493,6 +518,10 @@ def _print_summary(summary: UpdateSummary, verb: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning every StackwiseError into one line on stderr."""
+    try:
+        Path.cwd()
+    except FileNotFoundError:
+        return _fail("the current directory no longer exists; cd into one that does", EXIT_USAGE)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         # Without standalone mode click hands back typer.Exit's code instead of raising it.
@@ -508,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             print(error.format_message())
             return 0
         return _fail(error.format_message(), EXIT_USAGE)
+    except OSError as error:  # the output went to a full device or a closed pipe, and the like
+        return _fail(f"{error.strerror or error}: {error.filename or 'output'}", EXIT_FAILURE)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

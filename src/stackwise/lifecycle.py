@@ -5,7 +5,6 @@ from __future__ import annotations
 import filecmp
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
-from stackwise.render import answer_error, jinja_error
+from stackwise.render import answer_error, jinja_error, signals_held
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -171,10 +170,11 @@ def _version_of(tag: str) -> Version:
 
 
 def latest_version() -> str:
-    """The newest template version in the store, after adding the running stackwise's own."""
-    store.add_version(builtin_root())
+    """The newest released template version in the store, after adding the running
+    stackwise's own: a local build of another checkout (`v0.1.0+<tree>`) is never newest."""
+    own = store.add_version(builtin_root())
     tags = store.git(["--git-dir", str(store.store_path()), "tag"]).split()
-    return max(tags, key=_version_of)
+    return max((tag for tag in tags if "+" not in tag or tag == own), key=_version_of)
 
 
 def status(path: Path, config: TeamConfig) -> Status:
@@ -325,16 +325,13 @@ def _committed(path: Path, name: str) -> bytes:
 # Written into the project's git directory while an update writes files, removed after: its
 # presence means the process was killed part way, and the next command puts the files back.
 JOURNAL = "stackwise-update.json"
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _apply(trial: Path, path: Path, summary: UpdateSummary) -> None:
     """Write the updated files into the project; Ctrl-C, SIGTERM and SIGHUP wait until done."""
     journal = _git_dir(path) / JOURNAL
     head = store.git(["rev-parse", "HEAD"], cwd=path)
-    received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda n, _: received.append(n)) for sig in HELD_SIGNALS}
-    try:
+    with signals_held():
         journal.write_text(json.dumps({"head": head, "changes": summary.changes}))
         for name, state in summary.changes.items():
             target = path / name
@@ -351,9 +348,6 @@ def _apply(trial: Path, path: Path, summary: UpdateSummary) -> None:
                 shutil.copy2(source, staged)
             staged.replace(target)
         journal.unlink()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def recover_interrupted_update(path: Path) -> None:
@@ -571,6 +565,10 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                 ) from None
             except TemplateError as error:
                 raise RenderError(jinja_error(f"{layer.source} {layer.version}", error)) from None
+            except ValueError as error:  # copier refuses an answer the file records
+                raise InvalidAnswerError(
+                    f"{layer.answers_file}: {answer_error(error)}; correct it there"
+                ) from None
         yield pristine
 
 

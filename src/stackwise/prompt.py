@@ -68,3 +68,9 @@ def ask_framework(recommendation: Recommendation, guide: Guide) -> str:
         for r in recommendation.ranking
     ]
     return str(_ask(questionary.select("Which framework?", choices=choices, default=choices[0])))
+
+
+def confirm(question: str) -> bool:
+    import questionary
+
+    return bool(_ask(questionary.confirm(question, default=False)))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,9 @@ class NewProject:
     pretend: bool = False
     git: bool = True
     lock: bool = True  # write uv.lock (`uv lock`) before the first commit
-    force: bool = False
+    force: bool = False  # render into a directory that holds files
+    # Asked with the files (relative paths) the render would replace; True lets it replace them.
+    overwrite: Callable[[list[str]], bool] = field(default=lambda replaced: False)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class Rendered:
     answers: dict[str, Any]
     committed: bool
     lock: Lock | None  # None when not asked (--no-lock)
+    replaced: list[str] = field(default_factory=list)  # files of an existing directory replaced
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -141,9 +146,13 @@ def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
 
 
 def check_destination(destination: Path, force: bool) -> None:
+    if any(len(os.fsencode(part)) > 255 for part in destination.parts):
+        raise DestinationError(f"destination {str(destination)[:40]}...: a name is over 255 bytes")
+    if destination.is_symlink() and not destination.is_dir():
+        raise DestinationError(f"destination {destination} is a symlink to nothing")
     if destination.is_file():
         raise DestinationError(f"destination {destination} is a file")
-    if destination.is_dir() and any(destination.iterdir()) and not force:
+    if destination.is_dir() and _holds_files(destination) and not force:
         raise DestinationError(
             f"destination {destination} is not empty (use --force to render into it)"
         )
@@ -152,8 +161,18 @@ def check_destination(destination: Path, force: bool) -> None:
         raise DestinationError(f"cannot write to {existing}")
 
 
+def _holds_files(directory: Path) -> bool:
+    """Anything besides a `.git` (a repository made for the project counts as empty)."""
+    return any(entry.name != ".git" for entry in directory.iterdir())
+
+
 def new_project(request: NewProject) -> Rendered | None:
-    """Render `request` into its destination; on any failure leave nothing behind."""
+    """Render `request` into its destination; on any failure leave nothing behind.
+
+    The project is rendered, locked and checked in a staging directory beside the destination;
+    a new destination is that directory renamed, an existing one (`.`, an empty directory, one
+    holding only `.git`, or anything with --force) receives its files only once all is done.
+    """
     template = request.template
     check_answer_names(request.data, template)
     data = normalise_answers(request.data, template)
@@ -165,22 +184,50 @@ def new_project(request: NewProject) -> Rendered | None:
         _render_layers(template, destination, data, identity, request, pretend=True)
         return None
 
-    if request.force and destination.is_dir():
-        # Rendering over existing files is what --force asks for, so it happens in place.
-        answers = _render_layers(template, destination, data, identity, request, pretend=False)
-        committed, lock = _finish(destination, answers, identity, request)
-    else:
-        with _staging(destination) as staged:
-            answers = _render_layers(template, staged, data, identity, request, pretend=False)
-            if (staged / ".git").exists():  # copier's exclude keeps it out; this proves it
-                raise RenderError(f"template {template.name} wrote a .git directory; refused")
-            if link := store.link_escaping(staged):
-                raise RenderError(
-                    f"template {template.name} ships a symlink out of the project ({link}); refused"
-                )
+    existing = destination.is_dir()
+    with _staging(destination) as staged:
+        answers = _render_layers(template, staged, data, identity, request, pretend=False)
+        if (staged / ".git").exists():  # copier's exclude keeps it out; this proves it
+            raise RenderError(f"template {template.name} wrote a .git directory; refused")
+        if link := store.link_escaping(staged):
+            raise RenderError(
+                f"template {template.name} ships a symlink out of the project ({link}); refused"
+            )
+        if not existing:
             committed, lock = _finish(staged, answers, identity, request)
-            staged.rename(destination)
-    return Rendered(destination, answers, committed, lock)
+            try:
+                staged.rename(destination)
+            except OSError:
+                raise DestinationError(
+                    f"{destination} was created by another process meanwhile; nothing was written"
+                ) from None
+            return Rendered(destination, answers, committed, lock)
+        replaced = _files_replaced(staged, destination)
+        if replaced and not request.overwrite(replaced):
+            raise DestinationError(
+                f"would overwrite {len(replaced)} file(s) in {destination}: "
+                f"{_listed(replaced)}; pass --overwrite to replace them"
+            )
+        write_local_env(staged, keep=destination / ".env")
+        lock = lock_dependencies(staged) if request.lock else None
+        _move_into(staged, destination, staged.with_name("replaced"))
+    committed = request.git and _git_first_commit(destination, answers, identity)
+    return Rendered(destination, answers, committed, lock, replaced=replaced)
+
+
+def _files_replaced(staged: Path, destination: Path) -> list[str]:
+    """Files of the destination the render would replace with different content."""
+    replaced = []
+    for source in sorted(staged.rglob("*")):
+        target = destination / source.relative_to(staged)
+        if source.is_file() and target.exists() and not filecmp.cmp(source, target, shallow=False):
+            replaced.append(str(source.relative_to(staged)))
+    return replaced
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _finish(
@@ -238,15 +285,15 @@ def _render_layers(
     return answers
 
 
-def write_local_env(project: Path) -> None:
+def write_local_env(project: Path, keep: Path | None = None) -> None:
     """Create `.env` from `.env.example`, giving every empty `*SECRET_KEY` a fresh random value.
 
     Templates cannot make secrets (copier has no safe random source, and tasks would force
     `--trust` on plain copier users), so this is stackwise's post-step. `.env` is gitignored.
     """
     example, env_file = project / ".env.example", project / ".env"
-    if not example.is_file() or env_file.exists():
-        return
+    if not example.is_file() or env_file.exists() or (keep is not None and keep.exists()):
+        return  # `keep`: the .env of the directory the project goes into, which stays its own
     lines = []
     for line in example.read_text(encoding="utf-8").splitlines():
         name, sep, value = line.partition("=")
@@ -334,30 +381,74 @@ def uv_reason(output: str) -> str:
 
 @contextmanager
 def _staging(destination: Path) -> Iterator[Path]:
-    """A directory named like `destination`, next to it, removed with its parents on failure.
+    """A directory named like `destination`, next to it; on failure it goes, with the parent
+    directories this call made as long as nothing else was put in them meanwhile.
 
     Copier names the project after the folder it renders into (`_folder_name`), so the staged
     copy has the destination's name; it sits on the same file system so the final move is a
     rename and the user never sees a half-written project.
     """
-    created = [p for p in (*reversed(destination.parents), destination) if not p.exists()]
+    created = [p for p in reversed(destination.parents) if not p.exists()]
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         holder = Path(tempfile.mkdtemp(prefix=".stackwise-", dir=destination.parent))
     except OSError as error:  # root may lack permission too: /proc, /sys, read-only mounts
-        if created and created[0].exists():
-            shutil.rmtree(created[0], ignore_errors=True)
+        _remove_if_empty(created)
         raise DestinationError(f"cannot create {destination}: {error.strerror}") from None
     try:
-        # The caller renames the staged project onto `destination`; POSIX lets a directory
-        # replace an empty one, so an empty destination that already existed is fine.
         yield holder / destination.name
     except BaseException:
-        if created:  # the outermost directory this call made holds everything else it made
-            shutil.rmtree(created[0], ignore_errors=True)
+        shutil.rmtree(holder, ignore_errors=True)
+        _remove_if_empty(created)
         raise
     finally:
         shutil.rmtree(holder, ignore_errors=True)
+
+
+def _remove_if_empty(directories: list[Path]) -> None:
+    for directory in reversed(directories):  # innermost first
+        try:
+            directory.rmdir()
+        except OSError:  # gone already, or someone else's files are in it now
+            return
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait while files are moved into place: the move is short,
+    and stopping half way would leave a project that is neither the old nor the new one."""
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _move_into(staged: Path, destination: Path, backup: Path) -> None:
+    """Move the staged project's files into an existing directory; a file there that would be
+    replaced goes to `backup` first, and any failure puts everything back."""
+    moved: list[Path] = []
+    replaced: list[Path] = []
+    try:
+        with signals_held():
+            for source in sorted(p for p in staged.rglob("*") if not p.is_dir() or p.is_symlink()):
+                name = source.relative_to(staged)
+                target = destination / name
+                if target.exists() or target.is_symlink():
+                    (backup / name).parent.mkdir(parents=True, exist_ok=True)
+                    target.replace(backup / name)
+                    replaced.append(name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source.replace(target)
+                moved.append(name)
+    except BaseException:
+        for name in moved:
+            (destination / name).unlink(missing_ok=True)
+        for name in replaced:
+            (backup / name).replace(destination / name)
+        raise
 
 
 def _copy(
@@ -463,10 +554,19 @@ def _git_identity() -> dict[str, str]:
 def _git_first_commit(
     project: Path, answers: Mapping[str, Any], identity: Mapping[str, str]
 ) -> bool:
-    """`git init` and commit everything, so `stackwise update` has a clean tree to merge into."""
+    """`git init` and commit everything, so `stackwise update` has a clean tree to merge into.
+
+    A repository made for the project but without commits gets that first commit; one with
+    history is the owner's to commit to (False).
+    """
     if (project / ".git").exists():
-        return False
-    store.git(["init", "--quiet", "--initial-branch=main"], cwd=project)
+        try:
+            store.git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=project)
+            return False
+        except GitError:  # no commit yet
+            pass
+    else:
+        store.git(["init", "--quiet", "--initial-branch=main"], cwd=project)
     store.git(["add", "--all"], cwd=project)
     env: dict[str, str] = {}
     if "author_email" not in identity:

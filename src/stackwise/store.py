@@ -38,8 +38,8 @@ STORE_IDENTITY = {
 def store_path() -> Path:
     """`$STACKWISE_TEMPLATE_STORE`, else `templates.git` in the user's data directory."""
     configured = os.environ.get("STACKWISE_TEMPLATE_STORE")
-    if configured:
-        return Path(configured)
+    if configured:  # git runs in other directories too: a relative path would mean several
+        return Path(configured).absolute()
     import platformdirs  # only commands that render need it
 
     return platformdirs.user_data_path("stackwise") / "templates.git"
@@ -115,24 +115,55 @@ def add_version(template_root: Path, version: str = __version__) -> str:
 
     The same version with different files (an edited source checkout) is stored as
     `v<version>+<tree>`, a PEP 440 local version, so a released tag never changes meaning.
+    Several stackwise processes may add at once: the store is written under a file lock.
     """
     store = store_path()
-    if not (store / "HEAD").is_file():
-        store.parent.mkdir(parents=True, exist_ok=True)
-        git(["init", "--bare", "--quiet", str(store)])
-    tree = _tree_of(template_root, store)
-    for tag in (f"v{version}", f"v{version}+{tree[:12]}"):
-        existing = _tag_tree(store, tag)
-        if existing == tree:
-            return tag
-        if existing is None:
-            commit = git(
-                ["--git-dir", str(store), "commit-tree", tree, "-m", f"stackwise template {tag}"],
-                STORE_IDENTITY,
-            )
-            git(["--git-dir", str(store), "tag", tag, commit])
-            return tag
+    if store.exists() and not (store / "HEAD").is_file():
+        raise GitError(
+            f"template store {store} is not a git repository; move it away, or set "
+            "STACKWISE_TEMPLATE_STORE to another path"
+        )
+    with _locked(store):
+        if not (store / "HEAD").is_file():
+            git(["init", "--bare", "--quiet", str(store)])
+        tree = _tree_of(template_root, store)
+        for tag in (f"v{version}", f"v{version}+{tree[:12]}"):
+            existing = _tag_tree(store, tag)
+            if existing == tree:
+                return tag
+            if existing is None:
+                commit = git(
+                    [
+                        "--git-dir",
+                        str(store),
+                        "commit-tree",
+                        tree,
+                        "-m",
+                        f"stackwise template {tag}",
+                    ],
+                    STORE_IDENTITY,
+                )
+                git(["--git-dir", str(store), "tag", tag, commit])
+                return tag
     raise GitError(f"template store {store}: tag v{version}+{tree[:12]} holds other files")
+
+
+@contextmanager
+def _locked(store: Path) -> Iterator[None]:
+    """An exclusive lock beside the store, held while it is written."""
+    import fcntl
+
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        handle = store.with_name(f"{store.name}.lock").open("a")
+    except OSError as error:
+        raise GitError(
+            f"template store {store}: cannot create it ({error.strerror}); set "
+            "STACKWISE_TEMPLATE_STORE to a writable path"
+        ) from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager

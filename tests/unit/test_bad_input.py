@@ -98,6 +98,28 @@ def non_empty_directory(sandbox: Path) -> None:
     (sandbox / "taken" / "keep.txt").write_text("mine")
 
 
+def directory_with_notes(sandbox: Path) -> None:
+    (sandbox / "taken").mkdir()
+    (sandbox / "taken" / "README.md").write_text("Our notes on the service.\n")
+
+
+def dangling_symlink(sandbox: Path) -> None:
+    (sandbox / "link").symlink_to(sandbox / "gone")
+
+
+def project_mid_merge(sandbox: Path) -> None:
+    project(sandbox)
+    head = store.git(["rev-parse", "HEAD"], cwd=sandbox / "project")
+    (sandbox / "project" / ".git" / "MERGE_HEAD").write_text(head + "\n")
+
+
+def project_with_refused_answer(sandbox: Path) -> None:
+    project(sandbox)
+    answers = sandbox / "project" / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("database: sqlite", "database: mongodb"))
+    store.git(["commit", "-qam", "An answer the template refuses"], cwd=sandbox / "project")
+
+
 def locked_license(sandbox: Path) -> None:
     project(sandbox)
     (sandbox / "team.toml").write_text('[locked]\nlicense = "Proprietary"\n')
@@ -279,6 +301,26 @@ CATALOGUE = [
     Case("destination-not-creatable", new("/proc/stackwise/svc", "-f", "flask"), "cannot create"),
     Case("destination-not-permitted", new("/sys/svc", "-f", "flask"), "Operation not permitted"),
     Case(
+        "destination-files-would-be-replaced",
+        new("taken", "-f", "flask", "--force"),
+        "would overwrite 1 file(s) in",
+        setup=directory_with_notes,
+    ),
+    Case(
+        "destination-dangling-symlink",
+        new("link", "-f", "flask"),
+        "is a symlink to nothing",
+        setup=dangling_symlink,
+    ),
+    Case("destination-name-too-long", new("x" * 256, "-f", "flask"), "is over 255 bytes"),
+    Case(
+        "store-not-creatable",
+        new("svc", "-f", "flask"),
+        "cannot create it (No such file or directory); set STACKWISE_TEMPLATE_STORE",
+        FAILURE,
+        env={"STACKWISE_TEMPLATE_STORE": "/proc/stackwise/templates.git"},
+    ),
+    Case(
         "interrupted-mid-render",
         new("deep/svc", "-f", "django"),
         "interrupted; nothing was written",
@@ -289,7 +331,7 @@ CATALOGUE = [
     Case(
         "template-store-is-a-file",
         new("svc", "-f", "flask"),
-        "git init failed",
+        "notes.txt is not a git repository; move it away, or set STACKWISE_TEMPLATE_STORE",
         FAILURE,
         env={"STACKWISE_TEMPLATE_STORE": "notes.txt"},
     ),
@@ -370,6 +412,32 @@ CATALOGUE = [
         ("update", "project", "--data", "colour=blue"),
         "unknown question 'colour'",
         setup=project,
+    ),
+    Case(
+        "update-mid-merge",
+        ("update", "project"),
+        "is in the middle of a merge; finish it first (git merge --abort, or commit)",
+        setup=project_mid_merge,
+    ),
+    Case(
+        "update-interrupted",
+        ("update", "project"),
+        "interrupted; ",
+        INTERRUPTED,
+        setup=project,
+        patch=interrupt_mid_render,
+    ),
+    Case(
+        "update-invalid-answer",
+        ("update", "project", "--data", "project_name=a\tb"),
+        "invalid answer for project_name",
+        setup=project,
+    ),
+    Case(
+        "status-answer-refused",
+        ("status", "project"),
+        ".copier-answers.yml: invalid answer for database",
+        setup=project_with_refused_answer,
     ),
     Case(
         "update-malformed-list",
