@@ -446,6 +446,8 @@ def status_command(
     table = Table(title=f"{state.path}", title_justify="left", show_header=False)
     for layer in state.layers:
         newer = f" (update available: {layer.latest})" if layer.update_available else " (newest)"
+        if not layer.version:
+            newer = " (not versioned: tag its repository and pin `ref` to update it)"
         if state.conflicts:
             newer = " (update not finished: files in conflict)"
         table.add_row("Template", f"{layer.source} {layer.version}{newer}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
-from stackwise.errors import Interrupted, InvalidAnswerError, RenderError, UsageError
+from stackwise.errors import GitError, Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
 from stackwise.render import answer_error, jinja_error, signals_held
 
@@ -55,9 +55,11 @@ class Layer:
 
     @property
     def update_available(self) -> bool:
-        if self.builtin:
+        if not self.version:  # a plain directory: nothing to move to
+            return False
+        if self.builtin or _version_of(self.latest).release != (0,):
             return _version_of(self.latest) > _version_of(self.version)
-        return self.latest != self.version
+        return self.latest != self.version  # a commit the team configuration pins
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ def recorded(answers_file: Path) -> dict[str, Any]:
             f"{answers_file.parent} is not a generated project (no {answers_file.name})"
         )
     answers = load_yaml(answers_file, "the project's answers file", NotGeneratedError)
-    if not isinstance(answers, dict) or not answers.get("_src_path") or not answers.get("_commit"):
-        raise NotGeneratedError(f"{answers_file} does not record a template source and version")
+    if not isinstance(answers, dict) or not answers.get("_src_path"):
+        raise NotGeneratedError(f"{answers_file} does not record a template source")
     return answers
 
 
@@ -131,7 +133,9 @@ def project_layers(path: Path, config: TeamConfig) -> list[Layer]:
         if name == ANSWERS_FILE and not (path / name).is_file() and len(names) > 1:
             continue  # a team template that extends nothing may name its file itself
         answers = recorded(path / name)
-        source, version = str(answers["_src_path"]), str(answers["_commit"])
+        source, version = str(answers["_src_path"]), str(answers.get("_commit") or "")
+        if not version and name == ANSWERS_FILE and len(names) == 1:
+            raise NotGeneratedError(f"{path / name} does not record a template version")
         builtin = source == store.TEMPLATE_URL
         entry = _team_entry(config, source)
         if builtin:
@@ -139,8 +143,8 @@ def project_layers(path: Path, config: TeamConfig) -> list[Layer]:
             latest, trusted = latest_builtin, True
         elif entry is not None:
             latest, trusted = entry.ref or version, entry.trusted
-        else:  # made from a template the configuration does not list: stay where it is
-            latest, trusted = version, False
+        else:  # a template the configuration does not list: its newest tag, as copier sees it
+            latest, trusted = _newest_release(source) if version else version, False
         layers.append(
             Layer(
                 answers_file=name,
@@ -157,6 +161,27 @@ def project_layers(path: Path, config: TeamConfig) -> list[Layer]:
 
 def _team_entry(config: TeamConfig, source: str) -> TeamTemplate | None:
     return next((t for t in config.templates.values() if config.template_root(t) == source), None)
+
+
+def _newest_release(source: str) -> str:
+    """The newest release tag of a template repository (a path or a git URL), as copier picks
+    it: PEP 440 versions, no pre-releases. One line when the source cannot be read."""
+    try:
+        listing = store.git(["ls-remote", "--tags", "--refs", source], {"GIT_TERMINAL_PROMPT": "0"})
+    except GitError as error:
+        raise UsageError(
+            f"cannot read the versions of the project's template {source} ({error.message}); "
+            "make it reachable, or list it under [templates] in the team configuration with a ref"
+        ) from None
+    tags = [line.rpartition("refs/tags/")[2] for line in listing.splitlines()]
+    releases = [
+        tag
+        for tag in tags
+        if not _version_of(tag).is_prerelease and _version_of(tag).release != (0,)
+    ]
+    if not releases:
+        raise UsageError(f"the project's template {source} has no release tags to update to")
+    return max(releases, key=_version_of)
 
 
 def _version_of(tag: str) -> Version:
@@ -269,9 +294,11 @@ def _summary(path: Path, trial: Path, layers: list[Layer]) -> UpdateSummary:
         raise RenderError(f"the update ships a symlink out of the project ({link}); refused")
     answers_files = {layer.answers_file for layer in layers}
     names = {state: sorted(n for n, s in changes.items() if s == state) for state in "MAD"}
+    # The version a person knows the project by: its top layer's, unless that has none.
+    named = next(layer for layer in reversed(layers) if layer.version or layer is layers[0])
     return UpdateSummary(
-        version_before=layers[-1].version,
-        version_after=str(recorded(trial / layers[-1].answers_file)["_commit"]),
+        version_before=named.version,
+        version_after=str(recorded(trial / named.answers_file).get("_commit", "")),
         updated=[name for name in names["M"] if name not in answers_files],
         added=names["A"],
         removed=names["D"],
@@ -462,6 +489,8 @@ def _run_update(
                 store.STORE_IDENTITY,
                 cwd=path,
             )
+        if not layer.version:
+            continue  # made from a plain directory: it has no other version to go to
         target = to if to and layer is layers[-1] else layer.latest
         if layer.builtin and not target.startswith("v"):
             target = f"v{target}"
@@ -553,7 +582,7 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                         defaults=True,
                         overwrite=index > 0,
                         quiet=True,
-                        vcs_ref=layer.version,
+                        vcs_ref=layer.version or None,
                         unsafe=layer.trusted,
                         exclude=store.NEVER_RENDERED,
                         skip_tasks=True,  # status only reads

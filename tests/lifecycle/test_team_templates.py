@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import copier
 import pytest
 import yaml
 
@@ -110,20 +111,79 @@ def test_a_team_template_generates_then_updates_to_the_pinned_tag_keeping_edits(
     assert answers(project)["_commit"] == "v1.1.0"
 
 
-def test_without_the_configuration_the_project_stays_on_its_tag(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_project_from_a_source_no_configuration_lists_updates_as_copier_would(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     repository = repository_from(STANDALONE, tmp_path / "starter")
-    repository.release("v1.0.0")
-    config = team_config(tmp_path / "team.toml", "ledger", repository, "v1.0.0", framework="flask")
+    repository.release("1.0.0")
     project = tmp_path / "ledger-service"
-    run_cli("--config", str(config), "new", str(project), "--template", "ledger", "--defaults")
-    repository.release("v2.0.0", lambda t: (t / "policy.txt").write_text("changed\n"))
+    copier.run_copy(str(repository.path), project, defaults=True, quiet=True, vcs_ref="1.0.0")
+    git(project, "init", "-q")
+    commit(project, "Made with plain copier")
+    repository.release("1.1.0", lambda t: (t / "policy.txt").write_text("Two approvals.\n"))
+    repository.release("1.2.0a1", lambda t: (t / "policy.txt").write_text("Pre-release.\n"))
 
     status = json.loads(run_cli("status", str(project), "--json").stdout)
+    updated = run_cli("update", str(project))
+    commit(project, "Take 1.1.0")
     refused = run_cli("update", str(project), "--data", "service_name=books")
 
-    assert status["update_available"] is False  # no configuration pins a newer tag
+    assert status["latest"] == "1.1.0" and status["update_available"] is True
+    assert updated.exit_code == 0, updated.stderr
+    assert (project / "policy.txt").read_text() == "Two approvals.\n"
     assert refused.exit_code == 2
     assert "is not in the team configuration; list it under [templates]" in refused.stderr
+
+
+def test_an_unreachable_source_is_one_line(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    repository = repository_from(STANDALONE, tmp_path / "starter")
+    repository.release("1.0.0")
+    project = tmp_path / "ledger-service"
+    copier.run_copy(str(repository.path), project, defaults=True, quiet=True, vcs_ref="1.0.0")
+    git(project, "init", "-q")
+    commit(project, "Made with plain copier")
+    shutil.rmtree(repository.path)
+
+    result = run_cli("update", str(project))
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("stackwise: error: cannot read the versions of the project's")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_layer_from_a_plain_directory_blocks_only_itself(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path, own_store: TemplateVersions
+) -> None:
+    starter = tmp_path / "starter"
+    for name, text in {
+        **STANDALONE,
+        "copier.yml": "_answers_file: .copier-answers.team.yml\n",
+    }.items():
+        (starter / name).parent.mkdir(parents=True, exist_ok=True)
+        (starter / name).write_text(text)
+    config = tmp_path / "team.toml"
+    config.write_text(f'[templates.ledger]\nsource = "{starter}"\nextends = "flask"\n')
+    base = own_store.release("1.0.0")
+    project = tmp_path / "ledger-service"
+    created = run_cli(
+        "--config", str(config), "new", str(project), "-t", "ledger", "--defaults", "--no-lock"
+    )
+    assert created.exit_code == 0, created.stderr
+    target = own_store.release(
+        "1.1.0",
+        lambda t: (t / "_shared" / "gitignore.jinja").write_text(
+            (t / "_shared" / "gitignore.jinja").read_text() + "*.log\n"
+        ),
+    )
+
+    status = run_cli("--config", str(config), "status", str(project))
+    updated = run_cli("--config", str(config), "update", str(project), "--to", target)
+
+    assert base == "v1.0.0"
+    assert status.exit_code == 0, status.stderr
+    assert "not versioned" in status.stdout
+    assert updated.exit_code == 0, updated.stderr
+    assert "*.log" in (project / ".gitignore").read_text()
 
 
 @pytest.fixture
