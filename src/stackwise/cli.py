@@ -281,15 +281,9 @@ def new_command(
 ) -> None:
     """Create a project: recommend a framework, ask its questions, render it."""
     from stackwise import prompt
+    from stackwise.answers import answer_text, team_answers
     from stackwise.catalog import template_for, template_named
-    from stackwise.config import team_answers
-    from stackwise.render import (
-        NewProject,
-        answer_text,
-        new_project,
-        parse_data,
-        read_answers_file,
-    )
+    from stackwise.render import NewProject, new_project, parse_data, read_answers_file
 
     guide = load_guide()
     interactive = not (defaults or no_input)

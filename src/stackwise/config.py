@@ -7,15 +7,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from stackwise.errors import UsageError
 from stackwise.inputs import read_text
-
-if TYPE_CHECKING:
-    from stackwise.catalog import TemplateInfo
 
 CONFIG_NAME = "stackwise.toml"
 CONFIG_ENV = "STACKWISE_CONFIG"
@@ -176,11 +173,10 @@ def _first_problem(error: ValidationError) -> str:
 
 def _check_names(config: TeamConfig) -> None:
     """Names the schema cannot know: frameworks, built-in templates, the framework question."""
-    from stackwise.catalog import builtin_templates
     from stackwise.guide import load_guide
 
     frameworks = list(load_guide().frameworks)
-    builtin = builtin_templates()
+    builtin = frameworks  # one built-in template per framework, named after it
 
     def check(key: str, value: str | None, known: list[str]) -> None:
         if value is not None and value not in known:
@@ -211,42 +207,3 @@ def _check_names(config: TeamConfig) -> None:
             )
         if template.is_git_url and not template.ref:
             raise ConfigError(f"{config.label}: {key}.ref: missing; pin a tag or commit")
-
-
-def team_answers(
-    config: TeamConfig, template: TemplateInfo, given: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The answers to render with (locks enforced) and the defaults that pre-fill prompts.
-
-    Only the questions `template` asks are touched: a lock on a Flask option does not stop a
-    FastAPI project. A name no known template asks is a typo the team should hear about.
-    """
-    from stackwise.catalog import builtin_templates
-    from stackwise.render import answer_text, normalise_answers
-
-    asked = {q.name: q for q in template.all_questions()}
-    known = set(asked).union(*(t.question_names() for t in builtin_templates().values()))
-    for table in ("defaults", "locked"):
-        for name in getattr(config, table):
-            if name not in known:
-                raise ConfigError(f"{config.label}: {table}.{name}: no template asks this question")
-
-    def relevant(table: str) -> dict[str, str]:
-        values: Mapping[str, Any] = getattr(config, table)
-        texts = {k: answer_text(v) for k, v in values.items() if k in asked}
-        for name, text in texts.items():
-            choices = asked[name].choices
-            if choices and not asked[name].multiselect and text not in choices:
-                raise ConfigError(
-                    f"{config.label}: {table}.{name}: {text!r} is not one of {', '.join(choices)}"
-                )
-        return normalise_answers(texts, template)
-
-    locked, defaults = relevant("locked"), relevant("defaults")
-    answers = normalise_answers(given, template)
-    for name, value in locked.items():
-        if name in answers and answers[name] != value:
-            raise LockedAnswerError(
-                f"{name}={given[name]} is refused: {config.label} locks {name} to {value}"
-            )
-    return {**answers, **locked}, defaults

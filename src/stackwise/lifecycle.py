@@ -267,8 +267,7 @@ def _updated_copy(
 def _checked_answers(
     data: Mapping[str, str], layers: list[Layer], config: TeamConfig
 ) -> dict[str, str]:
-    from stackwise.config import team_answers
-    from stackwise.render import check_answer_names
+    from stackwise.answers import check_answer_names, team_answers
 
     template = _template_of(layers[-1], config)
     check_answer_names(data, template)

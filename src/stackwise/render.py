@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 import re
 import secrets
@@ -17,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from stackwise import store
+from stackwise.answers import check_answer_names, normalise_answers
 from stackwise.catalog import TemplateInfo
 from stackwise.errors import (
     DestinationError,
@@ -85,64 +83,6 @@ def read_answers_file(path: Path) -> dict[str, Any]:
         raise UsageError(f"answers file {path} must be a mapping of question: answer")
     # Copier's own bookkeeping keys (_src_path, _commit) are not answers.
     return {str(k): "" if v is None else v for k, v in loaded.items() if not str(k).startswith("_")}
-
-
-def answer_text(value: Any) -> str:
-    """An answer as text copier reads back as the same value: lists, booleans and numbers in
-    JSON, which is YAML too."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-# How copier reads a yes/no answer given as text; anything else is refused rather than
-# taken as "yes", which is what copier would make of "maybe".
-BOOLEAN_WORDS = {
-    **dict.fromkeys(("true", "yes", "y", "on", "1"), "true"),
-    **dict.fromkeys(("false", "no", "n", "off", "0"), "false"),
-}
-
-
-def normalise_answers(data: Mapping[str, Any], template: TemplateInfo) -> dict[str, str]:
-    """Answers as the text copier reads: yes/no answers checked, a multiple-choice answer as
-    `a,b` or `[a, b]`, and a list or mapping refused where one value is asked."""
-    kinds = {q.name: q for q in template.all_questions()}
-    converted = {}
-    for name, value in data.items():
-        question = kinds.get(name)
-        text = answer_text(value)
-        if question is not None and question.type == "bool":
-            if text.strip().lower() not in BOOLEAN_WORDS:
-                raise InvalidAnswerError(f"invalid answer for {name}: write true or false")
-            text = BOOLEAN_WORDS[text.strip().lower()]
-        elif question is not None and question.multiselect:
-            text = answer_text(value) if isinstance(value, list) else _list_answer(name, text)
-        elif question is not None and isinstance(value, (list, dict)):
-            kind = "list" if isinstance(value, list) else "mapping"
-            raise InvalidAnswerError(f"invalid answer for {name}: write one value, not a {kind}")
-        converted[name] = text
-    return converted
-
-
-def _list_answer(name: str, text: str) -> str:
-    if text.startswith("["):
-        try:
-            values = yaml.safe_load(text)
-        except yaml.YAMLError:
-            values = None
-        if not isinstance(values, list):
-            raise InvalidAnswerError(f"invalid answer for {name}: write a list, as [a, b] or a,b")
-    else:
-        values = [part.strip() for part in text.split(",") if part.strip()]
-    return answer_text(values)
-
-
-def check_answer_names(data: Mapping[str, str], template: TemplateInfo) -> None:
-    known = template.question_names() | {"framework"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InvalidAnswerError(
-            f"unknown question {unknown[0]!r} for the {template.name} template; "
-            f"known: {', '.join(sorted(known))}"
-        )
 
 
 def check_destination(destination: Path, force: bool) -> None:

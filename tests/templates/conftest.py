@@ -26,8 +26,9 @@ class Generated:
 
 def generate(destination: Path, answers: Mapping[str, object]) -> Generated:
     """`stackwise new DESTINATION` with these answers (framework among them), as a user runs it."""
+    from stackwise.answers import answer_text
     from stackwise.catalog import template_for
-    from stackwise.render import NewProject, answer_text, new_project
+    from stackwise.render import NewProject, new_project
 
     data = {key: answer_text(value) for key, value in answers.items() if key != "framework"}
     template = template_for(str(answers["framework"]))

@@ -20,9 +20,10 @@ import yaml
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
 
+from stackwise.answers import answer_text
 from stackwise.catalog import template_for
 from stackwise.errors import InvalidAnswerError
-from stackwise.render import NewProject, answer_text, new_project
+from stackwise.render import NewProject, new_project
 from tests.conftest import REPO_ROOT
 from tests.templates.combinations import FLASK_EXTENSIONS
 from tests.unit.test_slug_rule import slug_error

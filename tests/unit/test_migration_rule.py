@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from stackwise.answers import answer_text
 from stackwise.catalog import template_for
-from stackwise.render import NewProject, answer_text, new_project
+from stackwise.render import NewProject, new_project
 
 # Each option's values; the first is the default. A combination varies one option at a time.
 OPTIONS = {
