@@ -8,6 +8,7 @@ of the user's, and, for the lifecycle cases, a copy of a committed generated pro
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,6 +119,12 @@ def project_with_refused_answer(sandbox: Path) -> None:
     answers = sandbox / "project" / ".copier-answers.yml"
     answers.write_text(answers.read_text().replace("database: sqlite", "database: mongodb"))
     store.git(["commit", "-qam", "An answer the template refuses"], cwd=sandbox / "project")
+
+
+def working_directory_deleted(sandbox: Path) -> None:
+    (sandbox / "gone").mkdir()
+    os.chdir(sandbox / "gone")  # the test's monkeypatch.chdir puts the old one back
+    (sandbox / "gone").rmdir()
 
 
 def locked_license(sandbox: Path) -> None:
@@ -360,6 +367,12 @@ CATALOGUE = [
         "cannot be read",
         FAILURE,
         setup=project_on_missing_version,
+    ),
+    Case(
+        "working-directory-deleted",
+        ("status",),
+        "the current directory no longer exists; cd into one that does",
+        setup=working_directory_deleted,
     ),
     # recommend
     Case("recommend-use-case", ("recommend", "--use-case", "blog"), "unknown use case"),

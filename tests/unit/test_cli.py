@@ -99,3 +99,17 @@ def test_templates_table_shows_computed_defaults_in_words(run_cli) -> None:  # t
 
     assert "(computed)" in table
     assert "{{" not in table
+
+
+def test_output_to_a_full_device_is_one_line() -> None:
+    with open("/dev/full", "w") as full:  # noqa: PTH123 - a device, not a path to handle
+        completed = subprocess.run(
+            [sys.executable, "-c", "from stackwise import run; run()", "compare"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+
+    assert completed.returncode == 1
+    assert completed.stderr == "stackwise: error: No space left on device: output\n"

@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import copier
+import pytest
 import yaml
 
-from stackwise import __version__, store
+from stackwise import __version__, lifecycle, store
 from tests.conftest import REPO_ROOT
 
 
@@ -88,3 +89,28 @@ def test_a_project_updates_offline_to_a_later_version_keeping_its_edits(tmp_path
     assert "# added by template 90.1.0" in (project / ".gitignore").read_text()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert (answers["_commit"], answers["_src_path"]) == (target, store.TEMPLATE_URL)
+
+
+def test_another_checkouts_local_build_is_never_the_newest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One store shared by a released install and an edited source checkout of a later version."""
+    monkeypatch.setenv("STACKWISE_TEMPLATE_STORE", str(tmp_path / "shared.git"))
+    other = template_copy(tmp_path, "other-checkout")
+    store.add_version(other, "99.0.0")
+    (other / "templates" / "flask" / "questions.yml").write_text("# edited\n", encoding="utf-8")
+    local_build = store.add_version(other, "99.0.0")  # v99.0.0+<tree>
+
+    newest = lifecycle.latest_version()
+
+    assert local_build.startswith("v99.0.0+")
+    assert newest == "v99.0.0"  # the release, not the other checkout's build of it
+
+
+def test_a_relative_store_path_means_one_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STACKWISE_TEMPLATE_STORE", "stores/templates.git")
+
+    assert store.store_path() == tmp_path / "stores" / "templates.git"
