@@ -358,12 +358,16 @@ def new_command(
         _warn(warning)
     if rendered.replaced:
         out.print(f"Replaced {len(rendered.replaced)} file(s): {', '.join(rendered.replaced)}")
-    if rendered.committed:
-        locked = " (with uv.lock)" if rendered.lock and rendered.lock.written else ""
+    locked = " (with uv.lock)" if rendered.lock and rendered.lock.written else ""
+    if rendered.committed and rendered.new_repository:
         out.print(f"Initialised a git repository with a first commit{locked}.")
-    elif not no_git and (rendered.destination / ".git").exists():
+    elif rendered.committed:
+        out.print(f"Made the existing repository's first commit{locked}, of the project's files.")
+    elif not no_git:
         out.print(
-            "Rendered into an existing git repository: review with `git status`, then commit."
+            "Rendered into an existing git repository: review with `git status`, then commit "
+            "(stackwise update needs the project committed).",
+            soft_wrap=True,
         )
     uv = _uv_command()
     out.print("Next steps:")
@@ -525,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
     except StackwiseError as error:
         return _fail(error.message, error.exit_code)
     except typer.Exit as done:
+        if done.exit_code == Interrupted.exit_code:  # typer's word for a KeyboardInterrupt
+            return _fail("interrupted; nothing was written", Interrupted.exit_code)
         return int(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (or SIGTERM, SIGHUP) before work began
         return _fail("interrupted; nothing was written", Interrupted.exit_code)

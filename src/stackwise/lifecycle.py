@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,10 +187,23 @@ def _newest_release(source: str) -> str:
     return max(releases, key=_version_of)
 
 
+def _inside_work_tree(path: Path) -> bool:
+    try:
+        return store.git(["rev-parse", "--is-inside-work-tree"], cwd=path) == "true"
+    except GitError:
+        return False
+
+
+# `git describe` as copier records a commit past a tag: v1.1.0-3-g0d087ee is 1.1.0.post3.
+DESCRIBED = re.compile(r"(?P<tag>.+)-(?P<distance>\d+)-g[0-9a-f]+")
+
+
 def _version_of(tag: str) -> Version:
     """A tag such as `v0.2.0` as a PEP 440 version; a tag that is not one sorts first."""
     from packaging.version import InvalidVersion, Version  # copier depends on packaging
 
+    if described := DESCRIBED.fullmatch(tag):
+        tag = f"{described['tag']}.post{described['distance']}"
     try:
         return Version(tag.lstrip("v"))
     except InvalidVersion:
@@ -219,7 +235,16 @@ def diff(path: Path, config: TeamConfig, to: str | None = None) -> tuple[UpdateS
     """What `update` would do, worked out the same way, and its git diff; the project is not
     touched (uncommitted changes are not part of it: update needs them committed first)."""
     with _updated_copy(path, config, to, {}, read_only=True) as (trial, summary):
-        return summary, store.git(["diff", "--cached", "--no-color", "HEAD"], cwd=trial)
+        show = [
+            "-c",
+            "core.quotePath=false",
+            "diff",
+            "--cached",
+            "--relative",
+            "--no-color",
+            "HEAD",
+        ]
+        return summary, store.git(show, cwd=trial)
 
 
 def update(
@@ -232,6 +257,7 @@ def update(
     complete result is written into the project, with signals held back while it is."""
     with _updated_copy(path, config, to, dict(data or {}), read_only=False) as (trial, summary):
         if summary.changed:
+            _refuse_writing_over_untracked(path, summary)
             _apply(trial, path, summary)
     return summary
 
@@ -241,27 +267,62 @@ def _updated_copy(
     path: Path, config: TeamConfig, to: str | None, data: dict[str, str], *, read_only: bool
 ) -> Iterator[tuple[Path, UpdateSummary]]:
     """The project's last commit, cloned and updated; everything the update changes is staged
-    in the clone, so `git diff --cached HEAD` there is the update."""
+    in the clone, so `git diff --cached HEAD` there is the update. A project in a subdirectory
+    of a larger repository is updated where it sits in a clone of that repository."""
     recover_interrupted_update(path)
     try:
         layers = project_layers(path, config)
-        if not (path / ".git").exists():
-            raise UsageError(f"{path} is not a git repository; commit the project before updating")
+        top, prefix = _repository_of(path)
         _refuse_unfinished_git_operation(path)
-        if not read_only:
-            _require_clean_git_tree(path)
-        if data:
-            data = _checked_answers(data, layers, config)
-        with tempfile.TemporaryDirectory(prefix="stackwise-update-") as scratch:
-            trial = Path(scratch) / path.name
-            head = store.git(["rev-parse", "HEAD"], cwd=path)
-            store.git(["clone", "--quiet", "--no-checkout", str(path), str(trial)])
-            store.git(["checkout", "--quiet", head], cwd=trial)
-            _run_update(trial, layers, to, data, read_only=read_only)
-            summary = _summary(path, trial, layers)
-            yield trial, summary
+        with nullcontext() if read_only else _one_update_at_a_time(path):
+            if not read_only:
+                _require_clean_git_tree(path)
+            if data:
+                data = _checked_answers(data, layers, config)
+            with tempfile.TemporaryDirectory(prefix="stackwise-update-") as scratch:
+                clone = Path(scratch) / top.name
+                head = store.git(["rev-parse", "HEAD"], cwd=path)
+                # --shared borrows the project's objects instead of copying them.
+                store.git(["clone", "--quiet", "--shared", "--no-checkout", str(top), str(clone)])
+                store.git(["checkout", "--quiet", head], cwd=clone)
+                trial = clone / prefix
+                _run_update(trial, layers, to, data, read_only=read_only)
+                yield trial, _summary(path, trial, layers)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {path} is as it was") from None
+
+
+def _repository_of(path: Path) -> tuple[Path, str]:
+    """The top of the project's git repository and the project's place in it (`` or `a/b/`)."""
+    try:
+        top = store.git(["rev-parse", "--show-toplevel"], cwd=path)
+    except GitError:
+        raise UsageError(
+            f"{path} is not in a git repository; `git init` and commit the project, then update"
+        ) from None
+    try:
+        store.git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path)
+    except GitError:
+        raise UsageError(f"{path} has no commit yet; commit the project, then update") from None
+    return Path(top), store.git(["rev-parse", "--show-prefix"], cwd=path)
+
+
+@contextmanager
+def _one_update_at_a_time(path: Path) -> Iterator[None]:
+    """A lock on the project's git directory itself, so no lock file is left behind."""
+    import fcntl
+
+    descriptor = os.open(_git_dir(path), os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"another stackwise update is running on {path}; wait for it"
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def _checked_answers(
@@ -277,16 +338,16 @@ def _checked_answers(
 
 def _summary(path: Path, trial: Path, layers: list[Layer]) -> UpdateSummary:
     """Stage the updated clone, keep what the owner edited and the release removes, re-lock."""
-    store.git(["add", "--all"], cwd=trial)
-    changes, moved = _staged_changes(trial)
-    removed = [name for name, state in changes.items() if state == "D" and name not in moved]
-    kept = _edited_by_owner(path, layers, removed) if removed else []
+    store.git(["add", "--all", "--", "."], cwd=trial)
+    changes, renamed = _staged_changes(trial)
+    removed = [name for name, state in changes.items() if state == "D"]
+    kept = _edited_by_owner(path, trial, layers, removed, renamed) if removed else []
     if kept:
         store.git(["checkout", "HEAD", "--", *kept], cwd=trial)
     relocked, relock_warning = False, None
     if "pyproject.toml" in changes:
         relocked, relock_warning = _relock(trial)
-        store.git(["add", "--all"], cwd=trial)
+        store.git(["add", "--all", "--", "."], cwd=trial)
     changes, _ = _staged_changes(trial)
     written = [name for name, state in changes.items() if state != "D"]
     if link := store.link_escaping(trial, written):
@@ -309,43 +370,72 @@ def _summary(path: Path, trial: Path, layers: list[Layer]) -> UpdateSummary:
     )
 
 
-def _staged_changes(trial: Path) -> tuple[dict[str, str], set[str]]:
-    """{file: M, A or D} for what is staged against HEAD, and the files that were moved (a
-    template migration's rename shows as the old name removed and the new one added)."""
-    fields = iter(
-        store.git(["diff", "--cached", "--name-status", "--find-renames", "-z", "HEAD"], cwd=trial)
-        .rstrip("\0")
-        .split("\0")
-    )
+def _staged_changes(trial: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """{file: M, A or D} for what is staged against HEAD (paths relative to the project), and
+    {old: new} for the files git sees as moved (a removal plus a similar new file)."""
+    listing = ["diff", "--cached", "--relative", "--name-status", "--find-renames", "-z", "HEAD"]
+    fields = iter(store.git(listing, cwd=trial).rstrip("\0").split("\0"))
     changes: dict[str, str] = {}
-    moved: set[str] = set()
+    renamed: dict[str, str] = {}
     for state in fields:
         if not state:
             continue
         name = next(fields)
         if state.startswith("R"):
-            moved.add(name)
-            changes[name], changes[next(fields)] = "D", "A"
+            renamed[name] = next(fields)
+            changes[name], changes[renamed[name]] = "D", "A"
         else:
             changes[name] = state[0]
-    return changes, moved
+    return changes, renamed
 
 
-def _edited_by_owner(path: Path, layers: list[Layer], names: list[str]) -> list[str]:
-    """Of `names`, the files whose committed content is not what the template rendered."""
+def _edited_by_owner(
+    path: Path, trial: Path, layers: list[Layer], names: list[str], renamed: dict[str, str]
+) -> list[str]:
+    """Of the files the update removes, those holding edits of the owner's that would be lost:
+    edited against what the template rendered, and not carried into a file it was moved to
+    (a template migration moves the owner's copy; a template that only renames does not)."""
+    kept = []
     with _rendered_as_generated(path, layers) as pristine:
-        return [
-            name
-            for name in names
-            if not (pristine / name).is_file()
-            or (pristine / name).read_bytes() != _committed(path, name)
-        ]
+        for name in names:
+            ours = _committed(path, name)
+            rendered = (pristine / name).read_bytes() if (pristine / name).is_file() else b""
+            if ours == rendered:
+                continue  # untouched by the owner: the release may remove it
+            edits = set(ours.splitlines()) - set(rendered.splitlines())
+            moved_to = trial / renamed[name] if name in renamed else None
+            if moved_to and moved_to.is_file() and edits <= set(moved_to.read_bytes().splitlines()):
+                continue
+            kept.append(name)
+    return kept
 
 
 def _committed(path: Path, name: str) -> bytes:
+    """The file as the project's last commit holds it (`name` relative to `path`)."""
     return subprocess.run(
-        ["git", "show", f"HEAD:{name}"], cwd=path, capture_output=True, check=True
+        ["git", "show", f"HEAD:./{name}"], cwd=path, capture_output=True, check=True
     ).stdout
+
+
+def _refuse_writing_over_untracked(path: Path, summary: UpdateSummary) -> None:
+    """A file the update adds may exist already, ignored or untracked by git; and no file is
+    written through a symlinked directory of the project's."""
+    for name, state in summary.changes.items():
+        target = path / name
+        if state == "A" and (target.exists() or target.is_symlink()):
+            raise UsageError(
+                f"the update adds {name}, which {path} has but git does not track (ignored or "
+                "untracked); move it away, then update"
+            )
+        if link := _symlinked_parent(target, path):
+            raise UsageError(f"the update would write {name} through the symlink {link}; refused")
+
+
+def _symlinked_parent(target: Path, root: Path) -> Path | None:
+    for parent in target.relative_to(root).parents:
+        if parent != Path() and (root / parent).is_symlink():
+            return parent
+    return None
 
 
 # Written into the project's git directory while an update writes files, removed after: its
@@ -354,51 +444,104 @@ JOURNAL = "stackwise-update.json"
 
 
 def _apply(trial: Path, path: Path, summary: UpdateSummary) -> None:
-    """Write the updated files into the project; Ctrl-C, SIGTERM and SIGHUP wait until done."""
+    """Write the updated files into the project; Ctrl-C, SIGTERM and SIGHUP do not stop it, and
+    a failure (a full disk) puts back what was written."""
     journal = _git_dir(path) / JOURNAL
-    head = store.git(["rev-parse", "HEAD"], cwd=path)
+    record = {
+        "changes": summary.changes,
+        "written": {n: _fingerprint(trial / n) for n, s in summary.changes.items() if s != "D"},
+    }
     with signals_held():
-        journal.write_text(json.dumps({"head": head, "changes": summary.changes}))
-        for name, state in summary.changes.items():
-            target = path / name
-            if state == "D":
-                target.unlink(missing_ok=True)
-                _remove_empty_parents(target.parent, path)
-                continue
-            source = trial / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staged = _staged_name(target)
-            if source.is_symlink():
-                staged.symlink_to(source.readlink())
-            else:
-                shutil.copy2(source, staged)
-            staged.replace(target)
+        staged_journal = journal.with_suffix(".tmp")
+        staged_journal.write_text(json.dumps(record))
+        staged_journal.replace(journal)  # whole or absent, whenever the process dies
+        try:
+            for name, state in summary.changes.items():
+                _write(trial / name, path / name, path, removed=state == "D")
+        except OSError as error:
+            _put_back(path, record)
+            journal.unlink()
+            raise RenderError(
+                f"could not write the update ({error.strerror}: {error.filename}); "
+                f"{path} is as it was"
+            ) from None
         journal.unlink()
+
+
+def _write(source: Path, target: Path, root: Path, *, removed: bool) -> None:
+    if removed:
+        target.unlink(missing_ok=True)
+        _remove_empty_parents(target.parent, root)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = _staged_name(target)
+    staged.unlink(missing_ok=True)
+    if source.is_symlink():
+        staged.symlink_to(source.readlink())
+    else:
+        shutil.copy2(source, staged)
+    staged.replace(target)
+
+
+def _fingerprint(file: Path) -> str | None:
+    """What is at `file`: None, a symlink's target, or a digest of the bytes."""
+    if file.is_symlink():
+        return f"link:{file.readlink()}"
+    if not file.is_file():
+        return None
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _put_back(path: Path, record: dict[str, Any]) -> list[str]:
+    """Undo what an interrupted `_apply` wrote, file by file: a file holding what the update
+    wrote goes back to the last commit (or away, if the update added it); a file changed since
+    is left alone and named. Returns those names."""
+    restore, left = [], []
+    for name, state in record["changes"].items():
+        target = path / name
+        _staged_name(target).unlink(missing_ok=True)
+        now = _fingerprint(target)
+        if state == "D":
+            if now is None:
+                restore.append(name)
+        elif now == record["written"].get(name):
+            if state == "A":
+                target.unlink()
+                _remove_empty_parents(target.parent, path)
+            else:
+                restore.append(name)
+        elif now is not None and (state == "A" or now != _committed_fingerprint(path, name)):
+            left.append(name)
+    if restore:
+        store.git(["checkout", "HEAD", "--", *restore], cwd=path)
+    return left
+
+
+def _committed_fingerprint(path: Path, name: str) -> str:
+    return hashlib.sha256(_committed(path, name)).hexdigest()
 
 
 def recover_interrupted_update(path: Path) -> None:
     """Put back the files an update killed part way had written (see JOURNAL)."""
-    journal = _git_dir(path) / JOURNAL if (path / ".git").exists() else None
-    if journal is None or not journal.is_file():
+    try:
+        journal = _git_dir(path) / JOURNAL
+    except GitError:  # not a repository: no update ever ran here
         return
-    record = json.loads(journal.read_text())
-    if store.git(["rev-parse", "HEAD"], cwd=path) != record["head"]:
+    if not journal.is_file():
+        return
+    try:
+        record = json.loads(journal.read_text())
+        left = _put_back(path, record)
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise UsageError(
-            f"an update of {path} was killed while writing files and commits followed; "
-            f"check the files in {journal}, then delete it"
-        )
-    tracked = [name for name, state in record["changes"].items() if state != "A"]
-    if tracked:
-        store.git(["checkout", "HEAD", "--", *tracked], cwd=path)
-    for name, state in record["changes"].items():
-        _staged_name(path / name).unlink(missing_ok=True)
-        if state == "A":
-            (path / name).unlink(missing_ok=True)
-        _remove_empty_parents((path / name).parent, path)
+            f"an update of {path} was interrupted and {journal} cannot be read; check "
+            "`git status`, restore what you do not want (`git restore PATH`), then delete it"
+        ) from None
     journal.unlink()
+    kept = f"; left alone, changed since: {', '.join(left)}" if left else ""
     print(
-        f"stackwise: warning: an earlier update of {path} was killed while writing files; "
-        "they are back as they were",
+        f"stackwise: warning: an earlier update of {path} was interrupted while writing files; "
+        f"they are back as they were{kept}",
         file=sys.stderr,
     )
 
@@ -544,6 +687,8 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
         ) from None
     except TemplateError as error:
         raise RenderError(jinja_error(f"{layer.source} {target}", error)) from None
+    except AssertionError as error:  # copier's own checks (a directory that became a file)
+        raise RenderError(f"update to {target} failed in copier: {_one_line(error)}") from None
 
 
 @contextmanager
@@ -597,6 +742,11 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                 raise InvalidAnswerError(
                     f"{layer.answers_file}: {answer_error(error)}; correct it there"
                 ) from None
+            except AssertionError as error:  # copier's own checks
+                raise RenderError(
+                    f"template version {layer.version} of {layer.source} could not be rendered: "
+                    f"{_one_line(error)}"
+                ) from None
         yield pristine
 
 
@@ -604,8 +754,8 @@ def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> di
     """{file: added, edited or deleted} for what the owner changed against what the template
     rendered; what git ignores (caches, build output, `.env`) is not the owner's change."""
 
-    def files(root: Path) -> set[str]:
-        if (root / ".git").exists():
+    def files(root: Path, *, in_git: bool) -> set[str]:
+        if in_git:
             listed = store.git(
                 ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=root
             )
@@ -617,7 +767,8 @@ def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> di
             if p.is_file() and not NOT_RENDERED & set(p.relative_to(root).parts)
         }
 
-    ours, theirs = files(project) - NOT_RENDERED, files(pristine)
+    in_git = _inside_work_tree(project)  # its own repository, or a larger one it sits in
+    ours, theirs = files(project, in_git=in_git) - NOT_RENDERED, files(pristine, in_git=False)
     changes = {name: "added" for name in ours - theirs}
     changes |= {name: "deleted" for name in theirs - ours}
     changes |= {
@@ -630,8 +781,14 @@ def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> di
 
 
 def _require_clean_git_tree(path: Path) -> None:
-    if store.git(["status", "--porcelain"], cwd=path):
+    """Nothing uncommitted in the project's directory, untracked files included whatever
+    `status.showUntrackedFiles` says."""
+    if store.git(["status", "--porcelain", "--untracked-files=normal", "--", "."], cwd=path):
         raise DirtyTreeError(f"{path} has uncommitted changes; commit or stash them first")
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _text(path: Path) -> str:

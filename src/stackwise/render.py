@@ -57,6 +57,7 @@ class Rendered:
     committed: bool
     lock: Lock | None  # None when not asked (--no-lock)
     replaced: list[str] = field(default_factory=list)  # files of an existing directory replaced
+    new_repository: bool = True  # the first commit went into a repository stackwise made
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -124,6 +125,19 @@ def new_project(request: NewProject) -> Rendered | None:
         _render_layers(template, destination, data, identity, request, pretend=True)
         return None
 
+    try:
+        return _render_staged(request, template, data, destination, identity)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP (see cli.main), cleaned up already
+        raise Interrupted("interrupted; nothing was written") from None
+
+
+def _render_staged(
+    request: NewProject,
+    template: TemplateInfo,
+    data: Mapping[str, str],
+    destination: Path,
+    identity: Mapping[str, str],
+) -> Rendered:
     existing = destination.is_dir()
     with _staging(destination) as staged:
         answers = _render_layers(template, staged, data, identity, request, pretend=False)
@@ -133,8 +147,9 @@ def new_project(request: NewProject) -> Rendered | None:
             raise RenderError(
                 f"template {template.name} ships a symlink out of the project ({link}); refused"
             )
+        git = request.git and _repository_around(destination) is None
         if not existing:
-            committed, lock = _finish(staged, answers, identity, request)
+            committed, lock = _finish(staged, answers, identity, request, git=git)
             try:
                 staged.rename(destination)
             except OSError:
@@ -150,16 +165,46 @@ def new_project(request: NewProject) -> Rendered | None:
             )
         write_local_env(staged, keep=destination / ".env")
         lock = lock_dependencies(staged) if request.lock else None
+        rendered = [str(p.relative_to(staged)) for p in staged.rglob("*") if not p.is_dir()]
         _move_into(staged, destination, staged.with_name("replaced"))
-    committed = request.git and _git_first_commit(destination, answers, identity)
-    return Rendered(destination, answers, committed, lock, replaced=replaced)
+    had_repository = (destination / ".git").exists()
+    committed = git and _git_first_commit(destination, answers, identity, only=rendered)
+    return Rendered(
+        destination, answers, committed, lock, replaced=replaced, new_repository=not had_repository
+    )
+
+
+def _repository_around(destination: Path) -> Path | None:
+    """The git work tree the destination belongs to, unless it is the destination's own or
+    ignores it: a project made inside a larger repository (a monorepo) is committed by its
+    owner there, not given a .git of its own."""
+    parent = next((p for p in destination.parents if p.exists()), None)
+    if parent is None:
+        return None
+    try:
+        top = Path(store.git(["rev-parse", "--show-toplevel"], cwd=parent))
+    except GitError:
+        return None
+    if top == destination:
+        return None
+    try:
+        # The slash: a pattern such as `/my-app/` matches a directory that is not made yet.
+        store.git(["check-ignore", "--quiet", f"{destination}/"], cwd=parent)
+        return None  # ignored there: a project of its own
+    except GitError:
+        return top
 
 
 def _files_replaced(staged: Path, destination: Path) -> list[str]:
-    """Files of the destination the render would replace with different content."""
+    """Files of the destination the render would replace with different content; a directory
+    of the destination's that is a symlink is refused, as files would be written through it."""
     replaced = []
     for source in sorted(staged.rglob("*")):
         target = destination / source.relative_to(staged)
+        if target.is_symlink() and source.is_dir() and not source.is_symlink():
+            raise DestinationError(
+                f"{target} is a symlink: the project's files would be written through it"
+            )
         if source.is_file() and target.exists() and not filecmp.cmp(source, target, shallow=False):
             replaced.append(str(source.relative_to(staged)))
     return replaced
@@ -171,13 +216,18 @@ def _listed(names: list[str], most: int = 5) -> str:
 
 
 def _finish(
-    project: Path, answers: Mapping[str, Any], identity: Mapping[str, str], request: NewProject
+    project: Path,
+    answers: Mapping[str, Any],
+    identity: Mapping[str, str],
+    request: NewProject,
+    *,
+    git: bool,
 ) -> tuple[bool, Lock | None]:
     """The steps after rendering: the local `.env`, the lock, the first commit (which holds the
     lock, so the image builds and CI installs the same versions from a fresh clone)."""
     write_local_env(project)
     lock = lock_dependencies(project) if request.lock else None
-    committed = request.git and _git_first_commit(project, answers, identity)
+    committed = git and _git_first_commit(project, answers, identity)
     return committed, lock
 
 
@@ -355,8 +405,8 @@ def _remove_if_empty(directories: list[Path]) -> None:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP wait while files are moved into place: the move is short,
-    and stopping half way would leave a project that is neither the old nor the new one."""
+    """Ctrl-C, SIGTERM and SIGHUP are ignored while files are moved into place: the move is
+    short, and stopping half way would leave a project that is neither the old nor the new one."""
     held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in held}
     try:
@@ -492,12 +542,16 @@ def _git_identity() -> dict[str, str]:
 
 
 def _git_first_commit(
-    project: Path, answers: Mapping[str, Any], identity: Mapping[str, str]
+    project: Path,
+    answers: Mapping[str, Any],
+    identity: Mapping[str, str],
+    only: list[str] | None = None,
 ) -> bool:
-    """`git init` and commit everything, so `stackwise update` has a clean tree to merge into.
+    """`git init` and commit the project, so `stackwise update` has a clean tree to merge into.
 
     A repository made for the project but without commits gets that first commit; one with
-    history is the owner's to commit to (False).
+    history is the owner's to commit to (False). In a directory that had files, `only` names
+    the rendered ones: the owner's other files are not committed for them.
     """
     if (project / ".git").exists():
         try:
@@ -507,7 +561,14 @@ def _git_first_commit(
             pass
     else:
         store.git(["init", "--quiet", "--initial-branch=main"], cwd=project)
-    store.git(["add", "--all"], cwd=project)
+    if only is None:
+        store.git(["add", "--all"], cwd=project)
+    else:  # the rendered files, less those the project's .gitignore keeps out (.env)
+        listed = store.git(
+            ["check-ignore", "--stdin", "-z"], cwd=project, stdin="\0".join(only), fine=(0, 1)
+        )
+        ignored = set(listed.split("\0"))
+        store.git(["add", "--", *(name for name in only if name not in ignored)], cwd=project)
     env: dict[str, str] = {}
     if "author_email" not in identity:
         # Without a configured identity git refuses to commit; use the project's author.

@@ -71,23 +71,34 @@ def link_escaping(project: Path, names: list[str] | None = None) -> str | None:
 SAFE_GIT_CONFIG = {"core.fsmonitor": "false", "core.hooksPath": os.devnull}
 
 
-def git(args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    """Run git; a missing git or a failing command is one GitError line."""
+def git(
+    args: list[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    *,
+    stdin: str | None = None,
+    fine: tuple[int, ...] = (0,),
+) -> str:
+    """Run git; a missing git or a failing command (an exit code not in `fine`) is one
+    GitError line."""
     safe = [arg for key, value in SAFE_GIT_CONFIG.items() for arg in ("-c", f"{key}={value}")]
     try:
         completed = subprocess.run(
             ["git", *safe, *args],
             cwd=cwd,
             env={**os.environ, **(env or {})},
+            input=stdin,
             capture_output=True,
             text=True,
             check=False,
         )
     except FileNotFoundError:
         raise GitError("git is not installed; stackwise needs it for template versions") from None
-    if completed.returncode != 0:
+    if completed.returncode not in fine:
         detail = (completed.stderr or completed.stdout).strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {detail[-1] if detail else ''}")
+        # git's own verdict ("fatal: ..."), rather than the hint lines that may follow it
+        verdict = next((line for line in detail if line.startswith(("fatal:", "error:"))), None)
+        raise GitError(f"git {args[0]} failed: {verdict or (detail[-1] if detail else '')}")
     return completed.stdout.rstrip()  # leading spaces matter in `git status --porcelain`
 
 
@@ -99,8 +110,9 @@ def _tree_of(template_root: Path, store: Path) -> str:
             "GIT_WORK_TREE": str(template_root),
             "GIT_INDEX_FILE": str(Path(scratch) / "index"),
         }
-        git(["add", "--force", "--", *TEMPLATE_PATHS], env)
-        return git(["write-tree"], env)
+        # From the template's own directory: git reads pathspecs against the working directory.
+        git(["add", "--force", "--", *TEMPLATE_PATHS], env, cwd=template_root)
+        return git(["write-tree"], env, cwd=template_root)
 
 
 def _tag_tree(store: Path, tag: str) -> str | None:

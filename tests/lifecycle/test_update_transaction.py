@@ -4,6 +4,7 @@ for byte as it was (HEAD, index, working tree); what `diff` names is what `updat
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -186,25 +187,27 @@ def test_sigterm_and_sighup_during_copier_leave_the_project_as_it_was(
     assert not list(scratch.iterdir())  # the clone is gone too
 
 
+# Killed outright after the second file is written: no handler runs, no cleanup.
+KILLED_AFTER_TWO_FILES = """
+    import os, shutil, signal
+    from stackwise import lifecycle
+    from tests.lifecycle.test_update_transaction import ShutilWith
+    written = []
+    def copy(source, target):
+        written.append(shutil.copy2(source, target))
+        if len(written) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+    lifecycle.shutil = ShutilWith(copy2=copy)
+"""
+
+
 def test_sigkill_while_files_are_written_is_put_right_by_the_next_command(  # type: ignore[no-untyped-def]
     versions: TemplateVersions, run_cli, tmp_path: Path
 ) -> None:
     project = owned_project(versions, "43.0.0")
     target = versions.release("43.0.1", grow_the_template)
     before = snapshot(project)
-    # Killed outright after the second file is written: no handler runs, no cleanup.
-    prelude = """
-        import os, shutil, signal
-        from stackwise import lifecycle
-        from tests.lifecycle.test_update_transaction import ShutilWith
-        written = []
-        def copy(source, target):
-            written.append(shutil.copy2(source, target))
-            if len(written) == 2:
-                os.kill(os.getpid(), signal.SIGKILL)
-        lifecycle.shutil = ShutilWith(copy2=copy)
-    """
-    process = _update_in_a_process(project, target, tmp_path, prelude)
+    process = _update_in_a_process(project, target, tmp_path, KILLED_AFTER_TWO_FILES)
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL
     assert snapshot(project) != before  # half written
@@ -212,10 +215,122 @@ def test_sigkill_while_files_are_written_is_put_right_by_the_next_command(  # ty
     status = run_cli("status", str(project))
 
     assert status.exit_code == 0, status.stderr
-    assert "was killed while writing files; they are back as they were" in status.stderr
+    assert "was interrupted while writing files; they are back as they were" in status.stderr
     assert snapshot(project) == before
     assert run_cli("update", str(project), "--to", target).exit_code == 0
     assert "*.log" in (project / ".gitignore").read_text()
+
+
+def test_the_owners_work_after_a_killed_update_is_left_alone_and_named(  # type: ignore[no-untyped-def]
+    versions: TemplateVersions, run_cli, tmp_path: Path
+) -> None:
+    project = owned_project(versions, "43.1.0")
+    gitignore = (project / ".gitignore").read_text()
+    target = versions.release("43.1.1", grow_the_template)
+    process = _update_in_a_process(project, target, tmp_path, KILLED_AFTER_TWO_FILES)
+    process.communicate(timeout=120)
+    # Files are written in name order: .copier-answers.yml and .gitignore made it, README.md
+    # did not; the owner goes on working on it and on a file the update never touched.
+    edit(project / "README.md", "## Test it", "## Test it (owner, after the crash)")
+    (project / "wsgi.py").write_text((project / "wsgi.py").read_text() + "# owner\n")
+
+    status = run_cli("status", str(project))
+
+    assert "left alone, changed since: README.md" in status.stderr, status.stderr
+    assert "(owner, after the crash)" in (project / "README.md").read_text()
+    assert (project / "wsgi.py").read_text().endswith("# owner\n")
+    assert (project / ".gitignore").read_text() == gitignore
+
+
+def test_a_write_that_fails_puts_everything_back(  # type: ignore[no-untyped-def]
+    versions: TemplateVersions, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = owned_project(versions, "43.2.0")
+    target = versions.release("43.2.1", grow_the_template)
+    before = snapshot(project)
+    copies: list[Path] = []
+
+    def disk_full_at_the_third(source: Path, target_path: Path) -> object:
+        copies.append(target_path)
+        if len(copies) == 3:
+            raise OSError(28, "No space left on device", str(target_path))
+        return shutil.copy2(source, target_path)
+
+    monkeypatch.setattr(lifecycle, "shutil", ShutilWith(copy2=disk_full_at_the_third))
+
+    result = run_cli("update", str(project), "--to", target)
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("stackwise: error: could not write the update (No space left")
+    assert result.stderr.endswith(f"{project} is as it was\n")
+    assert snapshot(project) == before
+    assert not (project / ".git" / lifecycle.JOURNAL).exists()
+
+
+def test_a_file_the_update_adds_that_git_ignores_is_not_overwritten(  # type: ignore[no-untyped-def]
+    versions: TemplateVersions, run_cli
+) -> None:
+    project = versions.generate(versions.release("43.3.0"))
+    (project / ".git" / "info" / "exclude").write_text("CONTRIBUTING.md\n")
+    (project / "CONTRIBUTING.md").write_text("Our private notes.\n")
+
+    result = run_cli("update", str(project), "--to", versions.release("43.3.1", grow_the_template))
+
+    assert result.exit_code == 2
+    assert "the update adds CONTRIBUTING.md, which" in result.stderr
+    assert "git does not track (ignored or untracked); move it away" in result.stderr
+    assert (project / "CONTRIBUTING.md").read_text() == "Our private notes.\n"
+
+
+def test_a_project_inside_a_larger_repository_updates_where_it_sits(  # type: ignore[no-untyped-def]
+    versions: TemplateVersions, run_cli, tmp_path: Path
+) -> None:
+    generated = versions.generate(versions.release("43.4.0"))
+    mono = tmp_path / "mono"
+    project = mono / "services" / "orders"
+    project.parent.mkdir(parents=True)
+    shutil.copytree(generated, project, ignore=shutil.ignore_patterns(".git"))
+    (mono / "README.md").write_text("The monorepo.\n")
+    git(mono, "init", "-q")
+    commit(mono, "Services")
+    (project / "__pycache__").mkdir()
+    (project / "__pycache__" / "wsgi.cpython-311.pyc").write_bytes(b"\0")
+    target = versions.release("43.4.1", grow_the_template)
+
+    status = json.loads(run_cli("status", str(project), "--json").stdout)
+    predicted = run_cli("diff", str(project), "--to", target)
+    updated = run_cli("update", str(project), "--to", target)
+
+    assert status["changes"] == {}
+    assert predicted.exit_code == 0, predicted.stderr
+    assert "diff --git a/.gitignore b/.gitignore" in predicted.stdout
+    assert updated.exit_code == 0, updated.stderr
+    assert "*.log" in (project / ".gitignore").read_text()
+    assert (project / "CONTRIBUTING.md").is_file() and not (mono / "CONTRIBUTING.md").exists()
+    assert (mono / "README.md").read_text() == "The monorepo.\n"
+
+
+def test_an_edit_in_a_file_the_release_renames_is_kept(  # type: ignore[no-untyped-def]
+    versions: TemplateVersions, run_cli
+) -> None:
+    project = versions.generate(versions.release("43.5.0"))
+    pages = project / "tests" / "test_pages.py"
+    pages.write_text(pages.read_text() + "\n\ndef test_owners_page() -> None:\n    pass\n")
+    commit(project, "Owner's test")
+
+    def rename_the_page_tests(templates: Path) -> None:
+        tests = templates / "flask" / "project" / "tests"
+        (tests / "test_pages.py").rename(tests / "test_views.py")
+
+    result = run_cli(
+        "update", str(project), "--to", versions.release("43.5.1", rename_the_page_tests)
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert "def test_owners_page" in pages.read_text()
+    assert (
+        "kept, you edited it and the new release removes it: tests/test_pages.py" in result.stdout
+    )
 
 
 def remove_the_pre_commit_config(templates: Path) -> None:

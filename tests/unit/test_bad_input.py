@@ -121,6 +121,11 @@ def project_with_refused_answer(sandbox: Path) -> None:
     store.git(["commit", "-qam", "An answer the template refuses"], cwd=sandbox / "project")
 
 
+def project_with_unreadable_journal(sandbox: Path) -> None:
+    project(sandbox)
+    (sandbox / "project" / ".git" / "stackwise-update.json").write_text('{"head": "c9')
+
+
 def working_directory_deleted(sandbox: Path) -> None:
     (sandbox / "gone").mkdir()
     os.chdir(sandbox / "gone")  # the test's monkeypatch.chdir puts the old one back
@@ -369,6 +374,12 @@ CATALOGUE = [
         setup=project_on_missing_version,
     ),
     Case(
+        "update-journal-unreadable",
+        ("status", "project"),
+        "was interrupted and",
+        setup=project_with_unreadable_journal,
+    ),
+    Case(
         "working-directory-deleted",
         ("status",),
         "the current directory no longer exists; cd into one that does",
@@ -403,7 +414,7 @@ CATALOGUE = [
     Case(
         "update-without-git",
         ("update", "project"),
-        "is not a git repository",
+        "is not in a git repository; `git init` and commit the project, then update",
         setup=project_without_git,
     ),
     Case(

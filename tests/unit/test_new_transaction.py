@@ -194,3 +194,68 @@ def test_the_package_the_pyproject_and_the_store_agree_on_the_version() -> None:
 
     assert __version__ == pyproject["project"]["version"]
     assert tag.split("+")[0] == f"v{__version__}"
+
+
+def test_force_into_a_repository_without_commits_commits_only_the_project(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    destination = tmp_path / "svc"
+    destination.mkdir()
+    store.git(["init", "-q"], cwd=destination)
+    (destination / "credentials.txt").write_text("AWS_SECRET=x\n")
+
+    result = run_cli("new", str(destination), "-f", "flask", "--defaults", "--no-lock", "--force")
+
+    assert result.exit_code == 0, result.stderr
+    assert "Made the existing repository's first commit" in result.stdout
+    committed = store.git(["ls-files"], cwd=destination).split()
+    assert "wsgi.py" in committed and "credentials.txt" not in committed
+
+
+def test_force_never_writes_through_a_symlinked_directory(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shared = tmp_path / "shared-tests"
+    shared.mkdir()
+    (shared / "conftest.py").write_text("# shared fixtures\n")
+    destination = tmp_path / "svc"
+    destination.mkdir()
+    (destination / "tests").symlink_to(shared)
+
+    result = run_cli(
+        "new", str(destination), "-f", "flask", "--defaults", "--no-git", "--force", "--overwrite"
+    )
+
+    assert result.exit_code == 2
+    assert "tests is a symlink: the project's files would be written through it" in result.stderr
+    assert (shared / "conftest.py").read_text() == "# shared fixtures\n"
+    assert sorted(p.name for p in destination.iterdir()) == ["tests"]
+
+
+def test_a_project_made_inside_a_larger_repository_gets_no_git_of_its_own(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    store.git(["init", "-q"], cwd=mono)
+
+    result = run_cli(
+        "new", str(mono / "services" / "svc"), "-f", "flask", "--defaults", "--no-lock"
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert not (mono / "services" / "svc" / ".git").exists()
+    assert "Rendered into an existing git repository" in result.stdout
+
+
+def test_the_template_store_takes_a_version_from_inside_the_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(builtin_root() / "templates")
+
+    assert store.add_version(builtin_root()).split("+")[0] == f"v{__version__}"
+
+
+def test_a_commit_past_a_tag_is_newer_than_the_tag() -> None:
+    from stackwise.lifecycle import _version_of
+
+    assert _version_of("v1.1.0-3-g0d087ee") > _version_of("v1.1.0")
+    assert _version_of("v1.1.0-3-g0d087ee") < _version_of("v1.2.0")
