@@ -502,3 +502,25 @@ def test_an_invalid_answer_during_update_exits_2(versions: TemplateVersions, run
 
     assert result.exit_code == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "project_name" in result.stderr
+
+
+def test_a_second_update_of_the_same_project_waits_its_turn(
+    versions: TemplateVersions, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    import fcntl
+
+    project = versions.generate(versions.release("51.0.0"))
+    target = versions.release("51.0.1", add_gitignore_line)
+    before = snapshot(project)
+    running = os.open(project / ".git", os.O_RDONLY)  # what the first update holds
+    fcntl.flock(running, fcntl.LOCK_EX)
+    try:
+        result = run_cli("update", str(project), "--to", target)
+    finally:
+        os.close(running)
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"stackwise: error: another stackwise update is running on {project}; wait for it\n"
+    )
+    assert snapshot(project) == before
