@@ -130,12 +130,15 @@ def add_version(template_root: Path, version: str = __version__) -> str:
     Several stackwise processes may add at once: the store is written under a file lock.
     """
     store = store_path()
-    if store.exists() and not (store / "HEAD").is_file():
-        raise GitError(
-            f"template store {store} is not a git repository; move it away, or set "
-            "STACKWISE_TEMPLATE_STORE to another path"
-        )
-    with _locked(store):
+    not_a_store = GitError(
+        f"template store {store} is not a git repository; move it away, or set "
+        "STACKWISE_TEMPLATE_STORE to another path"
+    )
+    if store.exists() and not store.is_dir():  # refused before a lock file is made beside it
+        raise not_a_store
+    with _locked(store):  # another process may be half way through creating it
+        if store.exists() and not (store / "HEAD").is_file():
+            raise not_a_store
         if not (store / "HEAD").is_file():
             git(["init", "--bare", "--quiet", str(store)])
         tree = _tree_of(template_root, store)
