@@ -32,7 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -84,12 +84,12 @@ def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, b
 
 
 def http_response(
-    url: str, headers: Mapping[str, str] | None = None
+    url: str, headers: Mapping[str, str] | None = None, timeout: float = 5
 ) -> tuple[int, dict[str, str], bytes]:
     """GET a loopback URL without following redirects: (status, lower-cased headers, body)."""
     request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 (loopback)
     try:
-        with _opener.open(request, timeout=5) as response:
+        with _opener.open(request, timeout=timeout) as response:
             return response.status, _lower(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, _lower(error.headers), error.read()
@@ -819,17 +819,22 @@ class Served:
 
 @contextmanager
 def serving_as_documented(
-    project: Path, image: Image, deployer: Deployer, release: bool = True
+    project: Path,
+    image: Image,
+    deployer: Deployer,
+    release: bool = True,
+    overrides: Mapping[str, str] | None = None,
 ) -> Iterator[Served]:
     """The README's release commands (unless `release` is off), then the image's CMD with the
-    README's variables; the server answers /health and passes the image's HEALTHCHECK."""
+    README's variables (`overrides` replacing some: a broken database for a fault); the server
+    answers /health and passes the image's HEALTHCHECK."""
     runs = readme_docker_runs(project)
     for step in (r for r in runs if release and r.command and not r.detached):
         completed = image.run(step.command, deployer.env(step))
         assert completed.returncode == 0, f"{step.command}:\n{completed.stdout}{completed.stderr}"
     serve = next(r for r in runs if r.detached and not r.command)
     port = free_port()
-    env = {**deployer.env(serve), "PORT": str(port)}  # the platform's port, as PORT says
+    env = {**deployer.env(serve), **(overrides or {}), "PORT": str(port)}  # the platform's port
     with image.start(image.cmd, env) as process:
         base_url = f"http://127.0.0.1:{port}"
         wait_for_health(base_url, process)
@@ -872,6 +877,52 @@ def check_untrusted_proxy_is_ignored(
         status, headers, _ = http_response(served.base_url + page, HTTPS)
     assert status == 301, f"{page}, X-Forwarded-Proto from an untrusted client: {status}"
     assert headers["location"].startswith("https://")
+
+
+@contextmanager
+def silent_database() -> Iterator[str]:
+    """A PostgreSQL URL whose server accepts connections and never answers, as a hung database
+    (or a network that drops its packets) does."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield f"postgres://postgres@127.0.0.1:{listener.getsockname()[1]}/hung"
+
+
+# A returning visitor: Django loads the session row from the database (Flask ignores a cookie
+# it did not sign), so a page that shows who is logged in needs the database.
+A_SESSION = {"Cookie": "sessionid=0123456789abcdefghijklmnopqrstuv"}
+# What a request may wait on a hung dependency, with DEPENDENCY_TIMEOUT at its default (5 s):
+# generous for a loaded machine, far below the minute the drivers wait by themselves.
+OUTAGE_BOUND = 15
+
+
+def check_database_outage(
+    project: Path, image: Image, deployer: Deployer, data_paths: list[str]
+) -> dict[str, tuple[int, float]]:
+    """The production server with a database that never answers: liveness answers at once,
+    readiness and the pages that need the database answer 503 within OUTAGE_BOUND seconds.
+    Returns {path: (status, seconds)} for the record."""
+    measured = {}
+    with ExitStack() as stack:
+        hung = stack.enter_context(silent_database())
+        served = stack.enter_context(
+            serving_as_documented(
+                project, image, deployer, release=False, overrides={"DATABASE_URL": hung}
+            )
+        )
+        for path in ["/health", "/health/ready", *data_paths]:
+            started = time.monotonic()
+            status, headers, body = http_response(
+                served.base_url + path, {**HTTPS, **A_SESSION}, timeout=OUTAGE_BOUND + 30
+            )
+            measured[path] = (status, round(time.monotonic() - started, 2))
+            if path == "/health":
+                assert status == 200 and measured[path][1] < 2, (path, measured[path])
+                continue
+            assert status == 503, (path, status, body[:500])
+            assert measured[path][1] < OUTAGE_BOUND, (path, measured[path])
+            if path != "/health/ready":
+                assert "retry-after" in headers, (path, headers)
+    return measured
 
 
 def check_refuses_without(

@@ -23,6 +23,7 @@ from tests.templates.as_run import (
     LocalServices,
     SettingsProbe,
     check_ci_workflow,
+    check_database_outage,
     check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
@@ -142,6 +143,8 @@ def test_generated_django_image_serves_production_as_built(
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/", SETTINGS)
     assert len(workers) == (2 if project.answers["celery"] else 0)  # worker and beat
+    if project.answers["database"] == "postgres":
+        check_database_outage(project.path, image, deployer, ["/"])
 
 
 def test_generated_django_compose_services_run_production(

@@ -30,6 +30,7 @@ from tests.templates.as_run import (
     LocalServices,
     SettingsProbe,
     check_ci_workflow,
+    check_database_outage,
     check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
@@ -200,6 +201,8 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/docs", SETTINGS)
     assert len(workers) == (answers["background"] == "celery")
+    if answers["database"] == "postgres":
+        check_database_outage(project.path, image, deployer, ["/items"])
 
 
 def test_generated_fastapi_compose_services_run_production(

@@ -23,6 +23,7 @@ from tests.templates.as_run import (
     LocalServices,
     SettingsProbe,
     check_ci_workflow,
+    check_database_outage,
     check_name_shown_as_text,
     check_production_web,
     check_refuses_without,
@@ -144,6 +145,9 @@ def test_generated_flask_image_serves_production_as_built(
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/", SETTINGS)
     assert len(workers) == ("celery" in extensions(project))
+    if "sqlalchemy" in extensions(project) and project.answers.get("database") == "postgres":
+        data = ["/api/items"] if "api" in extensions(project) else []
+        check_database_outage(project.path, image, deployer, data)
 
 
 def test_generated_flask_compose_services_run_production(

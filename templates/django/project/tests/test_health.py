@@ -1,6 +1,7 @@
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError
 from django.test import Client
 
@@ -40,3 +41,34 @@ def test_probes_answer_any_host_name(client: Client) -> None:
 @pytest.mark.django_db  # a POST falls through to the ordinary stack, which may query
 def test_probes_only_answer_reads(client: Client) -> None:
     assert client.post("/health").status_code != 200
+
+
+def test_a_page_whose_database_is_down_answers_503_and_asks_to_retry() -> None:
+    client = Client(raise_request_exception=False)
+    with mock.patch(
+        "django.views.generic.base.TemplateView.get", side_effect=OperationalError("down")
+    ):
+        response = client.get("/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(settings.DEPENDENCY_TIMEOUT)
+    assert b"Temporarily unavailable" in response.content
+
+
+def test_an_unexpected_error_is_still_a_500() -> None:
+    client = Client(raise_request_exception=False)
+    with mock.patch("django.views.generic.base.TemplateView.get", side_effect=KeyError("bug")):
+        response = client.get("/")
+
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+
+
+def test_every_wait_on_the_database_is_bounded() -> None:
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        assert database["OPTIONS"]["connect_timeout"] == settings.DEPENDENCY_TIMEOUT
+        assert "statement_timeout" in database["OPTIONS"]["options"]
+    else:
+        assert database["OPTIONS"]["timeout"] == settings.DEPENDENCY_TIMEOUT
+    assert settings.EMAIL_TIMEOUT == settings.DEPENDENCY_TIMEOUT

@@ -46,10 +46,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, timeout: float = 5, statement_timeout: float = 10) -> AsyncEngine:
+    """The engine, with every wait bounded: connecting (`timeout`), waiting for a pooled
+    connection (`timeout`), one statement (`statement_timeout`, enforced by the client, so a
+    server that stops answering mid-query is noticed too); SQLite waits `timeout` for a lock."""
+    if url.startswith("sqlite"):
+        return create_async_engine(url, connect_args={"timeout": timeout})
     # A server may close connections that sat idle in the pool; pre_ping replaces them first.
     # A SQLite file never does, and the ping would cost a round trip per request.
-    return create_async_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        connect_args={"timeout": timeout, "command_timeout": statement_timeout},
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

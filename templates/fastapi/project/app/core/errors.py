@@ -1,5 +1,6 @@
 """One error shape for every failure: `{"code": ..., "message": ..., "details": [...]}`."""
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -7,7 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
 
 
 class ErrorDetail(BaseModel):
@@ -69,6 +74,22 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "The request is not valid", details)
 
 
+# A dependency that is down, refuses the connection or does not answer in time: the request
+# cannot be served now, and may be retried (503 with Retry-After), which is not a bug (500).
+# OSError covers refused and reset connections as the drivers raise them, and timeouts
+# (TimeoutError is an OSError).
+UNAVAILABLE = (OperationalError, InterfaceError, OSError)
+
+
+async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("%s %s: a dependency is unavailable: %r", request.method, request.url.path, exc)
+    return error_response(
+        503,
+        "A service this request needs is not answering; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette re-raises the exception after this response, so the server logs the traceback.
     return error_response(500, "Internal server error")
@@ -77,4 +98,6 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, dependency_unavailable)
     app.add_exception_handler(Exception, unexpected_error)
