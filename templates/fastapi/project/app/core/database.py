@@ -58,7 +58,7 @@ def create_engine(url: str, timeout: float = 5, statement_timeout: float = 10) -
         url,
         pool_pre_ping=True,
         pool_timeout=timeout,
-        connect_args={"timeout": timeout, "command_timeout": statement_timeout},
+        connect_args={"timeout": timeout, "command_timeout": statement_timeout or None},
     )
 
 

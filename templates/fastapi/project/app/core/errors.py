@@ -8,11 +8,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 5
 
 
 class ErrorDetail(BaseModel):
@@ -75,18 +75,43 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 # A dependency that is down, refuses the connection or does not answer in time: the request
-# cannot be served now, and may be retried (503 with Retry-After), which is not a bug (500).
-# OSError covers refused and reset connections as the drivers raise them, and timeouts
-# (TimeoutError is an OSError).
-UNAVAILABLE = (OperationalError, InterfaceError, OSError)
+# cannot be served now and may be retried (503 with Retry-After); that is not a bug (500).
+# Drivers raise refused connections and timeouts as OSError (asyncio's "Multiple exceptions"
+# is a plain one), the pool as its own TimeoutError.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError, OSError)
+# An OSError from files is a bug of the handler that hit it, not an outage.
+FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+# SQLite reports a missing table or column (a migration not run) as an OperationalError too.
+NOT_AN_OUTAGE = ("no such table", "no such column", "syntax error")
+# PostgreSQL's own words for "not now": connection exceptions, too many connections or out of
+# resources, shutting down or starting up (asyncpg's errors reach SQLAlchemy as DBAPIError).
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def is_outage(exc: Exception) -> bool:
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError):
+        sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+        return exc.connection_invalidated or sqlstate[:2] in UNAVAILABLE_SQLSTATE_CLASSES
+    if isinstance(exc, FILE_ERRORS):
+        return False
+    return not any(words in str(exc) for words in NOT_AN_OUTAGE)
 
 
 async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    if not is_outage(exc):
+        raise exc  # on to the 500 handler, which logs the traceback
     logger.error("%s %s: a dependency is unavailable: %r", request.method, request.url.path, exc)
+    retry_after = max(1, round(request.app.state.settings.dependency_timeout))
     return error_response(
         503,
         "A service this request needs is not answering; try again shortly",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -98,6 +123,6 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for unavailable in UNAVAILABLE:
+    for unavailable in (*UNAVAILABLE, DBAPIError):
         app.add_exception_handler(unavailable, dependency_unavailable)
     app.add_exception_handler(Exception, unexpected_error)
