@@ -922,6 +922,7 @@ def check_database_outage(
             assert measured[path][1] < OUTAGE_BOUND, (path, measured[path])
             if path != "/health/ready":
                 assert "retry-after" in headers, (path, headers)
+    print(f"database outage {project.name}: {measured}")  # for the record, with pytest -s
     return measured
 
 
