@@ -21,7 +21,7 @@ from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import GitError, Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
-from stackwise.render import answer_error, jinja_error, signals_held
+from stackwise.render import answer_error, jinja_error, remove_empty_parents, signals_held
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -272,7 +272,7 @@ def _updated_copy(
     recover_interrupted_update(path)
     try:
         layers = project_layers(path, config)
-        top, prefix = _repository_of(path)
+        top, prefix, head = _repository_of(path)
         _refuse_unfinished_git_operation(path)
         with nullcontext() if read_only else _one_update_at_a_time(path):
             if not read_only:
@@ -281,7 +281,6 @@ def _updated_copy(
                 data = _checked_answers(data, layers, config)
             with tempfile.TemporaryDirectory(prefix="stackwise-update-") as scratch:
                 clone = Path(scratch) / top.name
-                head = store.git(["rev-parse", "HEAD"], cwd=path)
                 # --shared borrows the project's objects instead of copying them.
                 store.git(["clone", "--quiet", "--shared", "--no-checkout", str(top), str(clone)])
                 store.git(["checkout", "--quiet", head], cwd=clone)
@@ -292,8 +291,9 @@ def _updated_copy(
         raise Interrupted(f"interrupted; {path} is as it was") from None
 
 
-def _repository_of(path: Path) -> tuple[Path, str]:
-    """The top of the project's git repository and the project's place in it (`` or `a/b/`)."""
+def _repository_of(path: Path) -> tuple[Path, str, str]:
+    """The top of the project's git repository, the project's place in it (`` or `a/b/`) and
+    its last commit."""
     try:
         top = store.git(["rev-parse", "--show-toplevel"], cwd=path)
     except GitError:
@@ -301,10 +301,10 @@ def _repository_of(path: Path) -> tuple[Path, str]:
             f"{path} is not in a git repository; `git init` and commit the project, then update"
         ) from None
     try:
-        store.git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path)
+        head = store.git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path)
     except GitError:
         raise UsageError(f"{path} has no commit yet; commit the project, then update") from None
-    return Path(top), store.git(["rev-parse", "--show-prefix"], cwd=path)
+    return Path(top), store.git(["rev-parse", "--show-prefix"], cwd=path), head
 
 
 @contextmanager
@@ -471,7 +471,7 @@ def _apply(trial: Path, path: Path, summary: UpdateSummary) -> None:
 def _write(source: Path, target: Path, root: Path, *, removed: bool) -> None:
     if removed:
         target.unlink(missing_ok=True)
-        _remove_empty_parents(target.parent, root)
+        remove_empty_parents(target.parent, root)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = _staged_name(target)
@@ -507,7 +507,7 @@ def _put_back(path: Path, record: dict[str, Any]) -> list[str]:
         elif now == record["written"].get(name):
             if state == "A":
                 target.unlink()
-                _remove_empty_parents(target.parent, path)
+                remove_empty_parents(target.parent, path)
             else:
                 restore.append(name)
         elif now is not None and (state == "A" or now != _committed_fingerprint(path, name)):
@@ -549,12 +549,6 @@ def recover_interrupted_update(path: Path) -> None:
 def _staged_name(target: Path) -> Path:
     """Where `_apply` writes a file before renaming it over `target`."""
     return target.with_name(f".{target.name}.stackwise")
-
-
-def _remove_empty_parents(directory: Path, root: Path) -> None:
-    while directory != root and directory.is_dir() and not any(directory.iterdir()):
-        directory.rmdir()
-        directory = directory.parent
 
 
 def _git_dir(path: Path) -> Path:

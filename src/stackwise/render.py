@@ -378,29 +378,31 @@ def _staging(destination: Path) -> Iterator[Path]:
     copy has the destination's name; it sits on the same file system so the final move is a
     rename and the user never sees a half-written project.
     """
-    created = [p for p in reversed(destination.parents) if not p.exists()]
+    existing = next(p for p in destination.parents if p.exists())  # "/" at the latest
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         holder = Path(tempfile.mkdtemp(prefix=".stackwise-", dir=destination.parent))
     except OSError as error:  # root may lack permission too: /proc, /sys, read-only mounts
-        _remove_if_empty(created)
+        remove_empty_parents(destination.parent, existing)
         raise DestinationError(f"cannot create {destination}: {error.strerror}") from None
     try:
         yield holder / destination.name
     except BaseException:
         shutil.rmtree(holder, ignore_errors=True)
-        _remove_if_empty(created)
+        remove_empty_parents(destination.parent, existing)
         raise
     finally:
         shutil.rmtree(holder, ignore_errors=True)
 
 
-def _remove_if_empty(directories: list[Path]) -> None:
-    for directory in reversed(directories):  # innermost first
+def remove_empty_parents(directory: Path, root: Path) -> None:
+    """Remove `directory` and its parents below `root` while they are empty."""
+    while directory != root and directory.is_dir() and not any(directory.iterdir()):
         try:
             directory.rmdir()
-        except OSError:  # gone already, or someone else's files are in it now
+        except OSError:  # someone else's file arrived in it meanwhile
             return
+        directory = directory.parent
 
 
 @contextmanager

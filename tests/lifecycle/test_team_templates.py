@@ -111,15 +111,21 @@ def test_a_team_template_generates_then_updates_to_the_pinned_tag_keeping_edits(
     assert answers(project)["_commit"] == "v1.1.0"
 
 
-def test_a_project_from_a_source_no_configuration_lists_updates_as_copier_would(
-    run_cli, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def made_with_plain_copier(tmp_path: Path) -> tuple[TemplateRepository, Path]:
+    """A project made with plain `copier copy` from a template repository tagged 1.0.0."""
     repository = repository_from(STANDALONE, tmp_path / "starter")
     repository.release("1.0.0")
     project = tmp_path / "ledger-service"
     copier.run_copy(str(repository.path), project, defaults=True, quiet=True, vcs_ref="1.0.0")
     git(project, "init", "-q")
     commit(project, "Made with plain copier")
+    return repository, project
+
+
+def test_a_project_from_a_source_no_configuration_lists_updates_as_copier_would(
+    run_cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    repository, project = made_with_plain_copier(tmp_path)
     repository.release("1.1.0", lambda t: (t / "policy.txt").write_text("Two approvals.\n"))
     repository.release("1.2.0a1", lambda t: (t / "policy.txt").write_text("Pre-release.\n"))
 
@@ -136,12 +142,7 @@ def test_a_project_from_a_source_no_configuration_lists_updates_as_copier_would(
 
 
 def test_an_unreachable_source_is_one_line(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    repository = repository_from(STANDALONE, tmp_path / "starter")
-    repository.release("1.0.0")
-    project = tmp_path / "ledger-service"
-    copier.run_copy(str(repository.path), project, defaults=True, quiet=True, vcs_ref="1.0.0")
-    git(project, "init", "-q")
-    commit(project, "Made with plain copier")
+    repository, project = made_with_plain_copier(tmp_path)
     shutil.rmtree(repository.path)
 
     result = run_cli("update", str(project))
