@@ -84,10 +84,16 @@ def http_get(url: str, headers: Mapping[str, str] | None = None) -> tuple[int, b
 
 
 def http_response(
-    url: str, headers: Mapping[str, str] | None = None, timeout: float = 5
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 5,
+    method: str = "GET",
+    body: bytes | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """GET a loopback URL without following redirects: (status, lower-cased headers, body)."""
-    request = urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 (loopback)
+    """Ask a loopback URL without following redirects: (status, lower-cased headers, body)."""
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        url, data=body, headers=dict(headers or {}), method=method
+    )
     try:
         with _opener.open(request, timeout=timeout) as response:
             return response.status, _lower(response.headers), response.read()
@@ -880,11 +886,16 @@ def check_untrusted_proxy_is_ignored(
 
 
 @contextmanager
-def silent_database() -> Iterator[str]:
-    """A PostgreSQL URL whose server accepts connections and never answers, as a hung database
-    (or a network that drops its packets) does."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        yield f"postgres://postgres@127.0.0.1:{listener.getsockname()[1]}/hung"
+def silent_listener() -> Iterator[int]:
+    """A loopback port whose server accepts connections and never answers, as a hung database,
+    Redis or mail server (or a network that drops its packets) does."""
+    with socket.create_server(("127.0.0.1", 0), backlog=128) as listener:
+        yield int(listener.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a dependency that is down (connection refused)."""
+    return free_port()
 
 
 # A returning visitor: Django loads the session row from the database (Flask ignores a cookie
@@ -893,37 +904,100 @@ A_SESSION = {"Cookie": "sessionid=0123456789abcdefghijklmnopqrstuv"}
 # What a request may wait on a hung dependency, with DEPENDENCY_TIMEOUT at its default (5 s):
 # generous for a loaded machine, far below the minute the drivers wait by themselves.
 OUTAGE_BOUND = 15
+# What liveness may take while a dependency is down: it must not touch one.
+LIVENESS_BOUND = 2
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request made while a fault is in place, and the status it must get in time."""
+
+    path: str
+    status: int
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    bound: float = OUTAGE_BOUND
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def check_cases(base_url: str, fault: str, cases: list[Case]) -> dict[str, tuple[int, float]]:
+    """Make each request behind the proxy (HTTPS) and assert its status within its bound; 503
+    and 429 say when to come back (Retry-After). Returns {request: (status, seconds)} and adds
+    the rows to the fault record (see `record_fault`)."""
+    measured = {}
+    for case in cases:
+        started_at = time.monotonic()
+        status, headers, body = http_response(
+            base_url + case.path,
+            {**HTTPS, **case.headers},
+            timeout=case.bound + 30,
+            method=case.method,
+            body=case.body,
+        )
+        seconds = round(time.monotonic() - started_at, 2)
+        measured[case.name] = (status, seconds)
+        record_fault(fault, case.name, status, seconds)
+        assert status == case.status, (fault, case.name, status, body[:500])
+        assert seconds < case.bound, (fault, case.name, seconds)
+        if status in (429, 503) and case.path != "/health/ready":
+            assert "retry-after" in headers, (fault, case.name, headers)
+    print(f"{fault}: {measured}")  # for the record, with pytest -s
+    return measured
+
+
+def record_fault(fault: str, request: str, status: int, seconds: float) -> None:
+    """Append one measured row to $STACKWISE_FAULT_RECORD (JSON lines), when it is set: the
+    table of faults, templates, statuses and seconds that a release note quotes."""
+    path = os.environ.get("STACKWISE_FAULT_RECORD")
+    if not path:
+        return
+    row = {
+        "test": os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0],
+        "fault": fault,
+        "request": request,
+        "status": status,
+        "seconds": seconds,
+    }
+    with Path(path).open("a") as record:
+        record.write(json.dumps(row) + "\n")
+
+
+def check_readiness_names(base_url: str, fault: str, failing: str) -> None:
+    """Liveness answers at once; readiness answers 503 naming the dependency that is down."""
+    check_cases(
+        base_url,
+        fault,
+        [Case("/health", 200, bound=LIVENESS_BOUND), Case("/health/ready", 503)],
+    )
+    status, body = http_get(f"{base_url}/health/ready", HTTPS)
+    report = json.loads(body)
+    assert status == 503 and report["status"] == "unavailable", report
+    assert report[failing] == "unreachable", report
 
 
 def check_database_outage(
     project: Path, image: Image, deployer: Deployer, data_paths: list[str]
 ) -> dict[str, tuple[int, float]]:
     """The production server with a database that never answers: liveness answers at once,
-    readiness and the pages that need the database answer 503 within OUTAGE_BOUND seconds.
-    Returns {path: (status, seconds)} for the record."""
-    measured = {}
+    readiness and the pages that need the database answer 503 within OUTAGE_BOUND seconds."""
     with ExitStack() as stack:
-        hung = stack.enter_context(silent_database())
+        port = stack.enter_context(silent_listener())
+        hung = f"postgres://postgres@127.0.0.1:{port}/hung"
         served = stack.enter_context(
             serving_as_documented(
                 project, image, deployer, release=False, overrides={"DATABASE_URL": hung}
             )
         )
-        for path in ["/health", "/health/ready", *data_paths]:
-            started = time.monotonic()
-            status, headers, body = http_response(
-                served.base_url + path, {**HTTPS, **A_SESSION}, timeout=OUTAGE_BOUND + 30
-            )
-            measured[path] = (status, round(time.monotonic() - started, 2))
-            if path == "/health":
-                assert status == 200 and measured[path][1] < 2, (path, measured[path])
-                continue
-            assert status == 503, (path, status, body[:500])
-            assert measured[path][1] < OUTAGE_BOUND, (path, measured[path])
-            if path != "/health/ready":
-                assert "retry-after" in headers, (path, headers)
-    print(f"database outage {project.name}: {measured}")  # for the record, with pytest -s
-    return measured
+        check_readiness_names(served.base_url, "database hangs", "database")
+        return check_cases(
+            served.base_url,
+            "database hangs",
+            [Case(path, 503, headers=A_SESSION) for path in data_paths],
+        )
 
 
 def check_refuses_without(
