@@ -973,7 +973,7 @@ def check_readiness_names(base_url: str, fault: str, failing: str) -> None:
         fault,
         [Case("/health", 200, bound=LIVENESS_BOUND), Case("/health/ready", 503)],
     )
-    status, body = http_get(f"{base_url}/health/ready", HTTPS)
+    status, _, body = http_response(f"{base_url}/health/ready", HTTPS, timeout=OUTAGE_BOUND)
     report = json.loads(body)
     assert status == 503 and report["status"] == "unavailable", report
     assert report[failing] == "unreachable", report

@@ -7,32 +7,46 @@ check` where Flask-Migrate is chosen, its own suite on the real PostgreSQL and R
 the image replayed from its Dockerfile runs the README's release command and serves the
 production config (HTTPS, HSTS, no start without a secret); every compose service runs the
 production config and passes the healthcheck that applies to it; bandit, hadolint and
-actionlint pass.
+actionlint pass. On a bad day the image's server holds up: Redis down or hanging, two workers,
+a password guesser behind the proxy, two users, a stranger, and an untrusted peer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+import secrets
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.templates.as_run import (
+    HTTPS,
+    Case,
     Deployer,
     Image,
     LocalServices,
     SettingsProbe,
+    check_cases,
     check_ci_workflow,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
+    check_readiness_names,
     check_refuses_without,
     check_services,
     check_untrusted_proxy_is_ignored,
+    closed_port,
     compose_services,
     documented_services,
+    http_response,
     local_services,
     serving_as_documented,
+    silent_listener,
 )
 from tests.templates.combinations import (
     FLASK_EXTENSIONS,
@@ -66,7 +80,8 @@ EXTENSIONS = FLASK_EXTENSIONS
 DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 # What an extension needs, as the template's own validator states it.
 NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
-REDIS_USERS = {"celery", "caching", "limiter"}
+# `login` throttles with Flask-Limiter, whose counters live in Redis when REDIS_URL is set.
+REDIS_USERS = {"celery", "caching", "limiter", "login"}
 
 
 def accepted(row: Answers) -> bool:
@@ -141,6 +156,8 @@ def test_generated_flask_image_serves_production_as_built(
         check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
 
     check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
+    if "api" in extensions(project) and "login" not in extensions(project):
+        check_refuses_without("API_SECRET_KEY", image, image.cmd, served.env)
     check_untrusted_proxy_is_ignored(project.path, image, services, "/")
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/", SETTINGS)
@@ -166,3 +183,213 @@ def test_generated_flask_code_has_no_medium_or_high_bandit_finding(project: Gene
 
 def test_generated_flask_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
     check_deployment_files(project.path)
+
+
+# --- a bad day: Redis down or hanging, two workers, a guesser, two users and a stranger --------
+
+PASSWORD = secrets.token_urlsafe(16)
+WRONG = secrets.token_urlsafe(16)  # a guess
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON = {"Content-Type": "application/json"}
+TOKEN = re.compile(rb'name="csrf[-_]token"[^>]*(?:value|content)="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A visitor behind the trusted proxy: its own client address (X-Forwarded-For) and session
+    cookie (sent although it is Secure: the proxy terminated TLS), and the Referer a browser
+    sends, which Flask-WTF checks on HTTPS."""
+
+    base_url: str
+    address: str
+    cookie: str = ""
+
+    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        host = urllib.parse.urlsplit(self.base_url).netloc
+        headers = {**HTTPS, "X-Forwarded-For": self.address, "Referer": f"https://{host}/"}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        return {**headers, **(extra or {})}
+
+    def ask(
+        self, path: str, method: str = "GET", body: bytes | None = None, **extra: str
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, headers, said = http_response(
+            self.base_url + path, self.headers(extra), timeout=30, method=method, body=body
+        )
+        if "set-cookie" in headers:
+            self.cookie = headers["set-cookie"].split(";")[0]
+        return status, headers, said
+
+    def token(self, page: str) -> str:
+        status, _, body = self.ask(page)
+        found = TOKEN.search(body)
+        assert found, f"no CSRF token on {page} ({status})"
+        return found[1].decode()
+
+    def form(self, page: str, **fields: str) -> bytes:
+        return urllib.parse.urlencode({"csrf_token": self.token(page), **fields}).encode()
+
+    def submit(self, page: str, **fields: str) -> int:
+        return self.ask(page, "POST", self.form(page, **fields), **FORM)[0]
+
+
+def signed_up(base_url: str, email: str, address: str) -> Browser:
+    browser = Browser(base_url, address)
+    status = browser.submit("/auth/register", email=email, password=PASSWORD, confirm=PASSWORD)
+    assert status == 302, f"sign-up of {email}: {status}"
+    return browser
+
+
+def new_item() -> bytes:
+    return json.dumps({"name": f"item {secrets.token_hex(4)}"}).encode()
+
+
+def writes_as(browser: Browser) -> dict[str, str]:
+    """What a page of the site sends with an API write: the session and the page's CSRF token."""
+    return browser.headers({**JSON, "X-CSRFToken": browser.token("/account")})
+
+
+def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung: bool) -> None:
+    """REDIS_URL at a closed port (down) or at a listener that never answers (hung): pages answer
+    200 within the bound (limits counted in memory, the cache missing, a task logged as not
+    sent), liveness at once, readiness 503 naming redis."""
+    chosen = extensions(project)
+    fault = "redis hangs" if hung else "redis down"
+    with ExitStack() as stack:
+        port = stack.enter_context(silent_listener()) if hung else closed_port()
+        served = stack.enter_context(
+            serving_as_documented(
+                project.path,
+                image,
+                deployer,
+                release=True,  # the tables the sign-up and the API write below need
+                overrides={"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+            )
+        )
+        base_url = served.base_url
+        cases = [Case("/", 200)]
+        if "caching" in chosen:
+            cases.append(Case("/about", 200))
+        check_cases(base_url, fault, cases)
+        if "login" in chosen and "migrate" in chosen:
+            email = f"{fault.replace(' ', '-')}-{secrets.token_hex(4)}@example.com"
+            visitor = Browser(base_url, "198.51.100.20")
+            body = visitor.form("/auth/register", email=email, password=PASSWORD, confirm=PASSWORD)
+            check_cases(
+                base_url,
+                fault,
+                [Case("/auth/register", 302, "POST", visitor.headers(FORM), body)],
+            )
+            assert visitor.submit("/auth/login", email=email, password=PASSWORD) == 302
+            if "api" in chosen:
+                check_cases(
+                    base_url,
+                    fault,
+                    [Case("/api/items", 201, "POST", writes_as(visitor), new_item())],
+                )
+        if {"api", "migrate"} <= set(chosen) and "login" not in chosen:  # a task with Celery
+            key = {"Authorization": f"Bearer {served.env['API_SECRET_KEY']}", **JSON}
+            check_cases(base_url, fault, [Case("/api/items", 201, "POST", key, new_item())])
+        check_readiness_names(base_url, fault, "redis")
+
+
+def test_generated_flask_image_holds_up_when_redis_fails(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    if not REDIS_USERS & set(extensions(project)):
+        pytest.skip("this combination does not use Redis")
+    deployer = Deployer(services, image)
+    check_redis_fault(project, image, deployer, hung=False)
+    check_redis_fault(project, image, deployer, hung=True)
+
+
+def test_generated_flask_image_keeps_users_apart(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    """Two workers sharing Redis: a session works on either; guessing one account's password is
+    throttled for that account, not for other accounts or clients; one user cannot change
+    another's item; a stranger cannot write; an untrusted peer's X-Forwarded-For is ignored."""
+    chosen = extensions(project)
+    login = "login" in chosen and "migrate" in chosen
+    if not (login or "api" in chosen):
+        pytest.skip("no users and no API in this combination")
+    deployer = Deployer(services, image)
+    overrides = {"WEB_CONCURRENCY": "2"}
+    anonymous = Case("/api/items", 401, "POST", JSON, new_item(), bound=5)
+    with serving_as_documented(project.path, image, deployer, overrides=overrides) as served:
+        base_url = served.base_url
+        if "api" in chosen and "login" not in chosen:
+            key = {"Authorization": f"Bearer {served.env['API_SECRET_KEY']}", **JSON}
+            check_cases(base_url, "a stranger writes", [anonymous])
+            if "migrate" not in chosen:
+                return  # no tables to write to: the README's release command makes them
+            check_cases(
+                base_url,
+                "the key writes",
+                [Case("/api/items", 201, "POST", key, new_item(), bound=5)],
+            )
+            return
+        if not login:  # the API with `login` but no migrations to make the users table
+            check_cases(base_url, "a stranger writes", [anonymous])
+            return
+        run = secrets.token_hex(4)  # addresses of their own: a SQLite file outlives one server
+        alice_email, bob_email = f"alice-{run}@example.com", f"bob-{run}@example.com"
+        alice = signed_up(base_url, alice_email, "198.51.100.1")
+        bob = signed_up(base_url, bob_email, "198.51.100.2")
+        account = Case("/account", 200, headers={"Cookie": alice.cookie}, bound=5)
+        check_cases(base_url, "two workers", [account] * 10)
+
+        guesser = Browser(base_url, "203.0.113.1")
+        guess = guesser.form("/auth/login", email=alice_email.upper(), password=WRONG)
+        guesses = [
+            guesser.ask(
+                "/auth/login", "POST", guess, **FORM, **{"X-Forwarded-For": f"203.0.113.{n}"}
+            )[0]
+            for n in range(1, 6)
+        ]
+        assert guesses == [200] * 5, guesses  # the form again, "Wrong email or password."
+        elsewhere = Browser(base_url, "198.51.100.9")
+        right = elsewhere.form("/auth/login", email=alice_email, password=PASSWORD)
+        others = Browser(base_url, "203.0.113.6")
+        bobs = others.form("/auth/login", email=bob_email, password=PASSWORD)
+        check_cases(
+            base_url,
+            "password guessing",
+            [
+                # the account, from yet another client and with the right password: throttled
+                Case("/auth/login", 429, "POST", elsewhere.headers(FORM), right, bound=5),
+                # another account, from a client the guesser has not used: let in
+                Case("/auth/login", 302, "POST", others.headers(FORM), bobs, bound=5),
+            ],
+        )
+
+        if "api" in chosen:
+            status, _, body = alice.ask("/api/items", "POST", new_item(), **writes_as(alice))
+            assert status == 201, body
+            item = f"/api/items/{json.loads(body)['id']}"
+            change = b'{"quantity": 1}'
+            check_cases(
+                base_url,
+                "another user's item",
+                [
+                    Case(item, 403, "PATCH", writes_as(bob), change, bound=5),
+                    Case(item, 403, "DELETE", writes_as(bob), bound=5),
+                    anonymous,
+                    Case(item, 200, "PATCH", writes_as(alice), change, bound=5),
+                ],
+            )
+
+    # A peer that is not the named proxy: its X-Forwarded-For is ignored, so every "client"
+    # it claims shares its bucket (plain HTTP here: its X-Forwarded-Proto is ignored too).
+    untrusted = {"FORWARDED_ALLOW_IPS": "10.9.9.9", "FORCE_HTTPS": "false"}
+    untrusted["LOGIN_LIMIT_PER_CLIENT"] = "3 per minute"
+    with serving_as_documented(
+        project.path, image, deployer, release=False, overrides=untrusted
+    ) as served:
+        claims = [Browser(served.base_url, f"192.0.2.{n}") for n in range(1, 5)]
+        statuses = [
+            claim.submit("/auth/login", email=f"nobody-{n}@example.com", password=WRONG)
+            for n, claim in enumerate(claims)
+        ]
+    assert statuses == [200, 200, 200, 429], statuses
