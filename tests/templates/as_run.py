@@ -979,6 +979,22 @@ def check_readiness_names(base_url: str, fault: str, failing: str) -> None:
     assert report[failing] == "unreachable", report
 
 
+@contextmanager
+def serving_with_redis_fault(
+    project: Path, image: Image, deployer: Deployer, *, hung: bool
+) -> Iterator[tuple[str, Served]]:
+    """The image's server (after the README's release commands) with REDIS_URL at a listener
+    that never answers (`hung`) or at a closed port (down): (the fault's name, the server)."""
+    with ExitStack() as stack:
+        port = stack.enter_context(silent_listener()) if hung else closed_port()
+        served = stack.enter_context(
+            serving_as_documented(
+                project, image, deployer, overrides={"REDIS_URL": f"redis://127.0.0.1:{port}/0"}
+            )
+        )
+        yield ("redis hangs" if hung else "redis down"), served
+
+
 def check_database_outage(
     project: Path, image: Image, deployer: Deployer, data_paths: list[str]
 ) -> dict[str, tuple[int, float]]:

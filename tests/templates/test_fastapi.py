@@ -7,7 +7,11 @@ clone passes its CI workflow as written (lint, format, mypy --strict, `alembic u
 its Dockerfile runs the README's release command and serves production settings (HTTPS, HSTS, no
 start without a secret), its docs and, behind the proxy, survives a bounded schemathesis run
 with no 5xx; every compose service (web, worker) runs production settings and passes the
-healthcheck that applies to it; bandit, hadolint and actionlint pass.
+healthcheck that applies to it; bandit, hadolint and actionlint pass. On a bad day the image's
+server holds up: with Redis down or hanging, items are still created (201) in time while liveness
+answers at once and readiness names redis; with two workers a token works on either; password
+guessing is throttled per account and per client (by the trusted proxy's X-Forwarded-For, and
+only its); one user cannot change another's item and a stranger cannot write.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,22 +31,28 @@ import pytest
 
 from tests.templates.as_run import (
     HTTPS,
+    LIVENESS_BOUND,
+    Case,
     Deployer,
     Image,
     LocalServices,
     SettingsProbe,
+    check_cases,
     check_ci_workflow,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
+    check_readiness_names,
     check_refuses_without,
     check_services,
     check_untrusted_proxy_is_ignored,
     compose_services,
     documented_services,
     http_get,
+    http_response,
     local_services,
     serving_as_documented,
+    serving_with_redis_fault,
 )
 from tests.templates.combinations import (
     HOSTILE_ANSWERS,
@@ -56,6 +68,7 @@ from tests.templates.conftest import (
     check_deployment_files,
     generate,
 )
+from tests.templates.rooms import check_rooms_as_documented
 
 pytestmark = pytest.mark.templates
 
@@ -122,7 +135,9 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def services(project: Generated) -> Iterator[LocalServices]:
     answers = {**DEFAULTS, **project.answers}
     postgres, celery = answers["database"] == "postgres", answers["background"] == "celery"
-    with local_services(postgres=postgres, redis=celery) as up:
+    # Redis also for auth=jwt: the login throttles are proven with the shared store.
+    redis = celery or answers["auth"] == "jwt"
+    with local_services(postgres=postgres, redis=redis) as up:
         yield up
 
 
@@ -191,12 +206,19 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
         headers = dict(HTTPS)
         if answers["auth"] == "jwt":
             headers["Authorization"] = f"Bearer {bearer_token(base_url)}"
+        else:
+            headers["Authorization"] = f"Bearer {served.env['API_SECRET_KEY']}"
         report = fuzz(base_url, headers, tmp_path)
+    if answers["websockets"]:
+        jwt = answers["auth"] == "jwt"
+        token = headers["Authorization"].removeprefix("Bearer ") if jwt else None
+        check_rooms_as_documented(project.path, image, deployer, token)
 
     generated = re.search(r"(\d+) generated, (\d+) passed", report)
     assert generated and int(generated[1]) > 0 and generated[1] == generated[2], report
-    if answers["auth"] == "jwt":
-        check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
+    check_refuses_without(
+        "SECRET_KEY" if answers["auth"] == "jwt" else "API_SECRET_KEY", image, image.cmd, served.env
+    )
     check_untrusted_proxy_is_ignored(project.path, image, services, "/docs")
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/docs", SETTINGS)
@@ -222,3 +244,192 @@ def test_generated_fastapi_code_has_no_medium_or_high_bandit_finding(project: Ge
 
 def test_generated_fastapi_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
     check_deployment_files(project.path)
+
+
+# --- a bad day: Redis down or hanging, two workers, a guesser, two users and a stranger --------
+
+JSON = {"Content-Type": "application/json"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+PASSWORD = secrets.token_urlsafe(16)
+
+
+def register(base_url: str, email: str) -> None:
+    body = json.dumps({"email": email, "password": PASSWORD}).encode()
+    status, _, said = http_response(
+        f"{base_url}/auth/register", {**HTTPS, **JSON}, timeout=15, method="POST", body=body
+    )
+    assert status == 201, said
+
+
+def log_in(base_url: str, email: str, password: str = PASSWORD, **headers: str) -> int:
+    form = f"username={email}&password={password}".encode()
+    status, _, _ = http_response(
+        f"{base_url}/auth/token", {**HTTPS, **FORM, **headers}, method="POST", body=form
+    )
+    return status
+
+
+def bearer(base_url: str, email: str) -> dict[str, str]:
+    """Register `email` and log in: the headers of its requests."""
+    register(base_url, email)
+    form = f"username={email}&password={PASSWORD}".encode()
+    status, headers, body = http_response(
+        f"{base_url}/auth/token", {**HTTPS, **FORM}, timeout=15, method="POST", body=form
+    )
+    assert status == 200, body
+    assert headers["cache-control"] == "no-store"
+    return {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+
+
+def writer(base_url: str, answers: Answers, served_env: dict[str, str]) -> dict[str, str]:
+    if answers["auth"] == "jwt":
+        return bearer(base_url, f"writer-{secrets.token_hex(4)}@example.com")
+    return {"Authorization": f"Bearer {served_env['API_SECRET_KEY']}"}
+
+
+def new_item() -> bytes:
+    return json.dumps({"name": f"item {secrets.token_hex(4)}"}).encode()
+
+
+def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung: bool) -> None:
+    """REDIS_URL at a closed port (down) or at a listener that never answers (hung): the item
+    is created (201) within the bound, liveness answers at once even while a publish waits,
+    readiness answers 503 naming redis, and logins go on (counted in memory)."""
+    answers = {**DEFAULTS, **project.answers}
+    with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (fault, served):
+        base_url = served.base_url
+        started_at = time.monotonic()
+        headers = writer(base_url, answers, served.env)  # a login, throttled in memory now
+        assert time.monotonic() - started_at < 15, "logging in took the Redis timeout twice"
+        if answers["background"] == "celery":
+            post = Case("/items", 201, "POST", {**headers, **JSON}, new_item(), bound=12)
+            publishing = threading.Thread(target=check_cases, args=(base_url, fault, [post]))
+            publishing.start()
+            time.sleep(0.5)  # the publish is under way
+            check_cases(base_url, fault, [Case("/health", 200, bound=LIVENESS_BOUND)])
+            publishing.join()
+        check_readiness_names(base_url, fault, "redis")
+
+
+def test_generated_fastapi_image_holds_up_when_redis_fails(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    answers = {**DEFAULTS, **project.answers}
+    if answers["background"] != "celery" and answers["auth"] != "jwt":
+        pytest.skip("this combination does not use Redis")
+    deployer = Deployer(services, image)
+    check_redis_fault(project, image, deployer, hung=False)
+    if answers["background"] == "celery":
+        check_redis_fault(project, image, deployer, hung=True)
+
+
+def test_generated_fastapi_image_keeps_users_apart(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    """Two workers sharing Redis: a token works on either; guessing one account's password is
+    throttled for that account, not for others or other clients; one user cannot change
+    another's item; a stranger cannot write."""
+    answers = {**DEFAULTS, **project.answers}
+    deployer = Deployer(services, image)
+    overrides = {"WEB_CONCURRENCY": "2"}
+    if answers["auth"] == "jwt":
+        assert services.redis_url
+        overrides["REDIS_URL"] = services.redis_url
+    with serving_as_documented(
+        project.path, image, deployer, release=True, overrides=overrides
+    ) as served:
+        base_url = served.base_url
+        anonymous = Case("/items", 401, "POST", JSON, new_item(), bound=5)
+        if answers["auth"] != "jwt":
+            key = writer(base_url, answers, served.env)
+            check_cases(base_url, "a stranger writes", [anonymous])
+            check_cases(
+                base_url,
+                "the key writes",
+                [Case("/items", 201, "POST", {**key, **JSON}, new_item(), bound=5)],
+            )
+            return
+        # Addresses of their own: a SQLite database outlives one test's server.
+        run = secrets.token_hex(4)
+        alice_email, bob_email = f"alice-{run}@example.com", f"bob-{run}@example.com"
+        alice, bob = bearer(base_url, alice_email), bearer(base_url, bob_email)
+        check_cases(base_url, "two workers", [Case("/users/me", 200, headers=alice, bound=5)] * 10)
+        status, _, body = http_response(
+            f"{base_url}/items", {**HTTPS, **alice, **JSON}, method="POST", body=new_item()
+        )
+        assert status == 201, body
+        item = f"/items/{json.loads(body)['id']}"
+        check_cases(
+            base_url,
+            "another user's item",
+            [
+                Case(item, 403, "PATCH", {**bob, **JSON}, b'{"quantity": 1}', bound=5),
+                Case(item, 403, "DELETE", bob, bound=5),
+                anonymous,
+                Case(item, 200, "PATCH", {**alice, **JSON}, b'{"quantity": 1}', bound=5),
+            ],
+        )
+        guesses = [log_in(base_url, alice_email, "wrong-guess") for _ in range(5)]
+        assert guesses == [401] * 5, guesses
+        elsewhere = {"X-Forwarded-For": "198.51.100.2"}
+        check_cases(
+            base_url,
+            "password guessing",
+            [
+                Case(
+                    "/auth/token",
+                    429,
+                    "POST",
+                    FORM,
+                    f"username={alice_email}&password=x".encode(),
+                    5,
+                ),
+                # the same account from another client: still throttled (per account)
+                Case(
+                    "/auth/token",
+                    429,
+                    "POST",
+                    {**FORM, **elsewhere},
+                    f"username={alice_email}&password=x".encode(),
+                    5,
+                ),
+                # another account, from the guesser and from another client: not throttled
+                Case(
+                    "/auth/token", 401, "POST", FORM, f"username={bob_email}&password=x".encode(), 5
+                ),
+                Case(
+                    "/auth/token",
+                    200,
+                    "POST",
+                    {**FORM, **elsewhere},
+                    f"username={bob_email}&password={PASSWORD}".encode(),
+                    5,
+                ),
+            ],
+        )
+        # One client (by the trusted proxy's X-Forwarded-For) trying many accounts.
+        guesser = {"X-Forwarded-For": "203.0.113.7"}
+        tries = [log_in(base_url, f"u{n}@example.com", "x", **guesser) for n in range(21)]
+        assert tries == [401] * 20 + [429], tries
+        assert log_in(base_url, "u0@example.com", "x", **elsewhere) == 401
+    check_forwarded_for_ignored_from_an_untrusted_peer(project, image, services)
+
+
+def check_forwarded_for_ignored_from_an_untrusted_peer(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    """FORWARDED_ALLOW_IPS names another address: every attempt counts against the real peer,
+    whatever X-Forwarded-For it sends."""
+    elsewhere = Deployer(services, image, proxy="10.9.9.9")
+    # Plain HTTP on purpose: no X-Forwarded-Proto is believed from this peer either. One
+    # worker, so the count is one whether or not it is kept in Redis.
+    overrides = {"FORCE_HTTPS": "false", "WEB_CONCURRENCY": "1"}
+    with serving_as_documented(
+        project.path, image, elsewhere, release=False, overrides=overrides
+    ) as served:
+        tries = [
+            log_in(served.base_url, f"v{n}@example.com", "x", **{"X-Forwarded-For": f"192.0.2.{n}"})
+            for n in range(21)
+        ]
+    # The peer's own count (earlier attempts in Redis may have started it): it runs out.
+    assert tries[0] == 401 and tries[-1] == 429, tries

@@ -18,7 +18,6 @@ import re
 import secrets
 import urllib.parse
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,13 +39,12 @@ from tests.templates.as_run import (
     check_refuses_without,
     check_services,
     check_untrusted_proxy_is_ignored,
-    closed_port,
     compose_services,
     documented_services,
     http_response,
     local_services,
     serving_as_documented,
-    silent_listener,
+    serving_with_redis_fault,
 )
 from tests.templates.combinations import (
     FLASK_EXTENSIONS,
@@ -255,18 +253,7 @@ def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung
     200 within the bound (limits counted in memory, the cache missing, a task logged as not
     sent), liveness at once, readiness 503 naming redis."""
     chosen = extensions(project)
-    fault = "redis hangs" if hung else "redis down"
-    with ExitStack() as stack:
-        port = stack.enter_context(silent_listener()) if hung else closed_port()
-        served = stack.enter_context(
-            serving_as_documented(
-                project.path,
-                image,
-                deployer,
-                release=True,  # the tables the sign-up and the API write below need
-                overrides={"REDIS_URL": f"redis://127.0.0.1:{port}/0"},
-            )
-        )
+    with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (fault, served):
         base_url = served.base_url
         cases = [Case("/", 200)]
         if "caching" in chosen:

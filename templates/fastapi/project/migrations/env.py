@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401 (registers every table on Base.metadata)
-from app.core.config import Settings
+from app.core.config import DatabaseSettings
 from app.core.database import Base
 
 config = context.config
@@ -18,8 +18,9 @@ if config.config_file_name is not None:
 
 
 def database_url() -> str:
-    # Tests pass a URL of their own in the config; everyone else uses DATABASE_URL.
-    return config.get_main_option("sqlalchemy.url") or Settings().database_url
+    # Tests pass a URL of their own in the config; everyone else uses DATABASE_URL. Only the
+    # database's settings: a release command needs no secret of the app's.
+    return config.get_main_option("sqlalchemy.url") or DatabaseSettings().database_url
 
 
 def run_migrations(connection: Connection) -> None:

@@ -1,8 +1,9 @@
 """The declarative base every model derives from, and the async engine and session factory."""
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -51,7 +52,9 @@ def create_engine(url: str, timeout: float = 5, statement_timeout: float = 10) -
     connection (`timeout`), one statement (`statement_timeout`, enforced by the client, so a
     server that stops answering mid-query is noticed too); SQLite waits `timeout` for a lock."""
     if url.startswith("sqlite"):
-        return create_async_engine(url, connect_args={"timeout": timeout})
+        engine = create_async_engine(url, connect_args={"timeout": timeout})
+        event.listen(engine.sync_engine, "connect", enforce_foreign_keys)
+        return engine
     # A server may close connections that sat idle in the pool; pre_ping replaces them first.
     # A SQLite file never does, and the ping would cost a round trip per request.
     return create_async_engine(
@@ -60,6 +63,13 @@ def create_engine(url: str, timeout: float = 5, statement_timeout: float = 10) -
         pool_timeout=timeout,
         connect_args={"timeout": timeout, "command_timeout": statement_timeout or None},
     )
+
+
+def enforce_foreign_keys(connection: Any, _record: Any) -> None:
+    """SQLite checks foreign keys (and applies ON DELETE) only when each connection asks."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
