@@ -513,6 +513,8 @@ def _print_summary(summary: UpdateSummary, verb: str) -> bool:
         _warn(summary.relock_warning)
     elif summary.relocked:
         out.print("uv.lock refreshed for the changed pyproject.toml.")
+    if summary.secrets_added:
+        out.print(f"Added to .env with fresh values: {', '.join(summary.secrets_added)}.")
     return True
 
 

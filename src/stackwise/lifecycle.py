@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,13 @@ from stackwise import store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import GitError, Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
-from stackwise.render import answer_error, jinja_error, remove_empty_parents, signals_held
+from stackwise.render import (
+    add_missing_secrets,
+    answer_error,
+    jinja_error,
+    remove_empty_parents,
+    signals_held,
+)
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -109,6 +115,8 @@ class UpdateSummary:
     # Files the owner edited that the new release no longer has: left in place, not removed.
     kept: list[str] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)  # file -> M, A or D, as git says
+    # Secrets a new option needs, given fresh values in the project's local `.env`.
+    secrets_added: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -259,6 +267,7 @@ def update(
         if summary.changed:
             _refuse_writing_over_untracked(path, summary)
             _apply(trial, path, summary)
+            summary = replace(summary, secrets_added=add_missing_secrets(path))
     return summary
 
 

@@ -284,14 +284,42 @@ def write_local_env(project: Path, keep: Path | None = None) -> None:
     example, env_file = project / ".env.example", project / ".env"
     if not example.is_file() or env_file.exists() or (keep is not None and keep.exists()):
         return  # `keep`: the .env of the directory the project goes into, which stays its own
-    lines = []
-    for line in example.read_text(encoding="utf-8").splitlines():
-        name, sep, value = line.partition("=")
-        if sep and not name.startswith("#") and name.endswith("SECRET_KEY") and not value.strip():
-            line = f"{name}={secrets.token_urlsafe(50)}"
-        lines.append(line)
+    lines = [_with_secret(line) for line in example.read_text(encoding="utf-8").splitlines()]
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env_file.chmod(0o600)
+
+
+def add_missing_secrets(project: Path) -> list[str]:
+    """After an update: each empty `*SECRET_KEY` of `.env.example` that the project's `.env`
+    lacks (an option turned on later brought it) is added to `.env` with a fresh value, so the
+    app still starts in development. Returns the names added; a project without `.env` keeps
+    its configuration where it is."""
+    example, env_file = project / ".env.example", project / ".env"
+    if not (example.is_file() and env_file.is_file()):
+        return []
+    present = env_file.read_text(encoding="utf-8")
+    have = {line.partition("=")[0].strip() for line in present.splitlines()}
+    missing = [
+        _with_secret(line)
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if _empty_secret(line) and line.partition("=")[0] not in have
+    ]
+    if missing:
+        separator = "" if present.endswith("\n") or not present else "\n"
+        with env_file.open("a", encoding="utf-8") as env:
+            env.write(separator + "\n".join(missing) + "\n")
+    return [line.partition("=")[0] for line in missing]
+
+
+def _empty_secret(line: str) -> bool:
+    name, sep, value = line.partition("=")
+    secret = name.endswith("SECRET_KEY") and not name.startswith("#")
+    return bool(sep) and secret and not value.strip()
+
+
+def _with_secret(line: str) -> str:
+    """An `.env.example` line, with a fresh random value when it is an empty secret."""
+    return f"{line.partition('=')[0]}={secrets.token_urlsafe(50)}" if _empty_secret(line) else line
 
 
 @dataclass(frozen=True)

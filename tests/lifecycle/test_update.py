@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from stackwise import store
+from stackwise.render import write_local_env
 from tests.lifecycle.conftest import TemplateVersions, commit, edit, git
 
 FLASK_README = "flask/project/README.md.jinja"
@@ -311,6 +312,26 @@ def test_switching_to_postgres_during_update(versions: TemplateVersions, run_cli
     assert result.exit_code == 0, result.stderr
     assert "psycopg" in (project / "pyproject.toml").read_text()
     assert "postgres" in (project / "docker-compose.yml").read_text()
+
+
+def test_an_option_turned_on_during_update_gets_its_secret_in_the_local_env(
+    versions: TemplateVersions, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    project = versions.generate(versions.release("16.0.0"), "fastapi", auth="none")
+    write_local_env(project)  # as `stackwise new` leaves it
+    before = (project / ".env").read_text()
+    assert "\nSECRET_KEY=" not in "\n" + before
+    target = versions.release("16.1.0", add_gitignore_line)
+
+    result = run_cli("update", str(project), "--to", target, "-d", "auth=jwt")
+
+    assert result.exit_code == 0, result.stderr
+    assert "Added to .env with fresh values: SECRET_KEY." in result.stdout
+    after = (project / ".env").read_text()
+    assert after.startswith(before)  # the owner's lines as they were
+    added = dict(line.split("=", 1) for line in after[len(before) :].splitlines())
+    assert list(added) == ["SECRET_KEY"] and len(added["SECRET_KEY"]) >= 50
+    assert git(project, "status", "--porcelain", "--ignored", ".env").startswith("!!")
 
 
 def test_an_unknown_answer_during_update_is_refused(versions: TemplateVersions, run_cli) -> None:  # type: ignore[no-untyped-def]
