@@ -11,21 +11,31 @@ settings and passes the healthcheck that applies to it; bandit, hadolint and act
 
 from __future__ import annotations
 
+import http.client
+import secrets
+import time
+import urllib.parse
 from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.templates.as_run import (
     HTTPS,
+    OUTAGE_BOUND,
+    Case,
     Deployer,
     Image,
     LocalServices,
     SettingsProbe,
+    check_cases,
     check_ci_workflow,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
+    check_readiness_names,
     check_refuses_without,
     check_services,
     check_untrusted_proxy_is_ignored,
@@ -33,7 +43,10 @@ from tests.templates.as_run import (
     documented_services,
     http_response,
     local_services,
+    record_fault,
     serving_as_documented,
+    serving_with_redis_fault,
+    silent_listener,
 )
 from tests.templates.combinations import (
     HOSTILE_ANSWERS,
@@ -164,3 +177,214 @@ def test_generated_django_code_has_no_medium_or_high_bandit_finding(project: Gen
 
 def test_generated_django_dockerfile_and_workflow_lint_clean(project: Generated) -> None:
     check_deployment_files(project.path)
+
+
+# --- a bad day, several workers, several users -------------------------------------------------
+
+PASSWORD = secrets.token_urlsafe(16)  # the accounts the checks sign up
+
+
+@dataclass
+class Visitor:
+    """A browser behind the TLS-terminating proxy: it keeps its cookies (Secure ones too, as a
+    browser on HTTPS does), sends forms back with their CSRF token and an Origin, and reaches
+    the server from the trusted proxy with its own X-Forwarded-For address."""
+
+    base_url: str
+    address: str = field(
+        default_factory=lambda: f"198.18.{secrets.randbelow(256)}.{secrets.randbelow(255) + 1}"
+    )
+    https: bool = True
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes, float]:
+        netloc = urllib.parse.urlsplit(self.base_url).netloc
+        scheme = "https" if self.https else "http"
+        headers = {"Host": netloc, "X-Forwarded-For": self.address}
+        if self.https:
+            headers.update(HTTPS)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(
+                {**form, "csrfmiddlewaretoken": self.cookies.get("csrftoken", "")}
+            )
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"{scheme}://{netloc}"
+            headers["Referer"] = f"{scheme}://{netloc}{path}"
+        started_at = time.monotonic()
+        connection = http.client.HTTPConnection(netloc, timeout=OUTAGE_BOUND + 30)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            content = response.read()
+        finally:
+            connection.close()
+        seconds = round(time.monotonic() - started_at, 2)
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name.strip()] = rest.split(";")[0]
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, content, seconds
+
+    def send_form(
+        self, path: str, form: dict[str, str], fault: str = "", status: int | None = None
+    ) -> tuple[int, dict[str, str], float]:
+        """Fetches the form (for its CSRF cookie), posts it back, and when `status` is given
+        asserts it within OUTAGE_BOUND (recorded for the fault table under `fault`)."""
+        assert self.request("GET", path)[0] == 200, path
+        got, headers, body, seconds = self.request("POST", path, form)
+        if status is not None:
+            record_fault(fault, f"POST {path}", got, seconds)
+            print(f"{fault}: POST {path} {got} in {seconds} s")
+            assert got == status, (fault, path, got, body[:500])
+            assert seconds < OUTAGE_BOUND, (fault, path, seconds)
+            if got in (429, 503):
+                assert "retry-after" in headers, (fault, path, headers)
+        return got, headers, seconds
+
+    def logged_in(self) -> bool:
+        status, _, body, _ = self.request("GET", "/")
+        assert status == 200
+        return b"Log out" in body
+
+
+def sign_up_form(login_by: str, name: str) -> dict[str, str]:
+    form = {"email": f"{name}@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    return {"username": name, **form} if login_by == "username" else form
+
+
+def login_name(login_by: str, name: str) -> str:
+    return name if login_by == "username" else f"{name}@example.com"
+
+
+def sign_up(base_url: str, login_by: str, fault: str = "") -> str:
+    """A new account, signed up and logged in over HTTP; returns its name."""
+    name = f"u{secrets.token_hex(4)}"
+    visitor = Visitor(base_url)
+    visitor.send_form("/accounts/signup/", sign_up_form(login_by, name), fault or "sign-up", 302)
+    assert visitor.logged_in(), f"{fault}: signed up but not logged in"
+    return name
+
+
+def guess(visitor: Visitor, account: str) -> int:
+    form = {"username": account, "password": "not-the-password"}
+    return visitor.send_form("/accounts/login/", form)[0]
+
+
+def check_guessing_is_throttled(base_url: str, login_by: str) -> None:
+    """Guessing one account's password: 429 with Retry-After once the account's rate (5 a
+    minute) is spent, while another client logs in to its own account. django-ratelimit counts
+    in fixed windows: one may end during the guesses and start the count again."""
+    victim, other = (login_name(login_by, sign_up(base_url, login_by)) for _ in range(2))
+    attacker = Visitor(base_url)
+    statuses: list[int] = []
+    for _ in range(2 * 5 + 1):
+        statuses.append(guess(attacker, victim))
+        if statuses[-1] == 429:
+            break
+    assert statuses[-1] == 429, statuses
+    assert statuses[:5] == [200] * 5, statuses
+    attacker.send_form(
+        "/accounts/login/", {"username": victim, "password": PASSWORD}, "login guessing", 429
+    )
+    bystander = Visitor(base_url)  # another X-Forwarded-For address, another account
+    bystander.send_form(
+        "/accounts/login/", {"username": other, "password": PASSWORD}, "login guessing", 302
+    )
+    assert bystander.logged_in()
+
+
+def check_session_on_every_worker(base_url: str, login_by: str) -> None:
+    """Logged in once, the session holds on ten requests, whichever worker answers each."""
+    name = sign_up(base_url, login_by, "two workers")
+    visitor = Visitor(base_url)
+    visitor.send_form(
+        "/accounts/login/",
+        {"username": login_name(login_by, name), "password": PASSWORD},
+        "two workers",
+        302,
+    )
+    assert [visitor.logged_in() for _ in range(10)] == [True] * 10
+
+
+def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
+    project: Generated, image: Image, services: LocalServices
+) -> None:
+    """Redis (broker and cache) down or hanging, a mail server that never answers, two workers,
+    a password guesser, and a client the proxy does not vouch for."""
+    answers = {**DEFAULTS, **project.answers}
+    login_by, shared = str(answers["login_by"]), bool(answers["celery"])  # Redis: one count
+    deployer = Deployer(services, image)
+
+    with serving_as_documented(
+        project.path, image, deployer, overrides={"WEB_CONCURRENCY": "2"}
+    ) as served:
+        check_session_on_every_worker(served.base_url, login_by)
+        if shared:
+            check_guessing_is_throttled(served.base_url, login_by)
+        reset_email = f"{sign_up(served.base_url, login_by)}@example.com"
+    if not shared:  # counted per worker: one worker, to count exactly
+        with serving_as_documented(
+            project.path, image, deployer, release=False, overrides={"WEB_CONCURRENCY": "1"}
+        ) as served:
+            check_guessing_is_throttled(served.base_url, login_by)
+
+    with ExitStack() as stack:
+        port = stack.enter_context(silent_listener())
+        mail = {
+            "DJANGO_EMAIL_HOST": "127.0.0.1",
+            "DJANGO_EMAIL_PORT": str(port),
+            "DJANGO_EMAIL_USE_TLS": "false",
+        }
+        served = stack.enter_context(
+            serving_as_documented(project.path, image, deployer, release=False, overrides=mail)
+        )
+        for email in (reset_email, "nobody@example.com"):
+            reply = Visitor(served.base_url).send_form(
+                "/accounts/password_reset/", {"email": email}, "mail server hangs", 302
+            )
+            assert reply[1]["location"] == "/accounts/password_reset/done/"
+
+    if shared:
+        for hung in (False, True):
+            with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (
+                fault,
+                served,
+            ):
+                check_readiness_names(served.base_url, fault, "redis")
+                check_cases(served.base_url, fault, [Case("/", 200), Case("/accounts/login/", 200)])
+                sign_up(served.base_url, login_by, fault)
+
+    check_untrusted_proxy_ignored_by_throttling(project.path, image, services)
+
+
+def check_untrusted_proxy_ignored_by_throttling(
+    project: Path, image: Image, services: LocalServices
+) -> None:
+    """With FORWARDED_ALLOW_IPS naming another address, X-Forwarded-For is ignored: two clients
+    claiming different addresses share the peer's count (plain HTTP here, as nobody's
+    X-Forwarded-Proto is believed either)."""
+    elsewhere = Deployer(services, image, proxy="10.9.9.9")
+    overrides = {
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "LOGIN_RATE_PER_CLIENT": "3/m",
+        "WEB_CONCURRENCY": "1",
+    }
+    with serving_as_documented(
+        project, image, elsewhere, release=False, overrides=overrides
+    ) as served:
+        first = Visitor(served.base_url, https=False)
+        statuses: list[int] = []
+        while len(statuses) < 2 * 3 + 1 and 429 not in statuses:  # a window may end meanwhile
+            statuses.append(guess(first, f"nobody{len(statuses)}"))
+        assert 429 in statuses, statuses
+        second = Visitor(served.base_url, https=False)  # another X-Forwarded-For address
+        second.send_form(
+            "/accounts/login/",
+            {"username": "nobody-else", "password": "x"},
+            "untrusted X-Forwarded-For",
+            429,
+        )

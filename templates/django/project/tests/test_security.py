@@ -66,3 +66,16 @@ def test_session_and_csrf_cookies_are_secure_in_production(
 
     assert response.cookies["csrftoken"]["secure"] is True
     assert production.SESSION_COOKIE_SECURE is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/", "/accounts/login/", "/accounts/signup/"])
+def test_pages_with_a_user_or_a_csrf_token_are_not_shared_by_caches(
+    production: Settings, client: Client, page: str
+) -> None:
+    """They vary by the cookie, so a shared cache never hands one visitor's page (their name,
+    their CSRF token) to another."""
+    response = client.get(page, secure=True)
+
+    assert response.status_code == 200
+    assert "Cookie" in response["Vary"]
