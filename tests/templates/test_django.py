@@ -124,7 +124,8 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture
 def services(project: Generated) -> Iterator[LocalServices]:
     answers = {**DEFAULTS, **project.answers}
-    with local_services(postgres=answers["database"] == "postgres", redis=answers["celery"]) as up:
+    # Every project's compose file has Redis (the cache; the broker too with celery).
+    with local_services(postgres=answers["database"] == "postgres", redis=True) as up:
         yield up
 
 

@@ -15,14 +15,21 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An X-Forwarded-For entry's address, without the port some proxies add
+    (`203.0.113.7:5678`, `[2001:db8::1]:443`); None if it is not an address."""
+    text = text.strip()
+    if text.startswith("["):  # a bracketed IPv6 address, perhaps with a port
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # IPv4 with a port (a bare IPv6 address has several colons)
+        text = text.partition(":")[0]
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
 
 class TrustedProxies:
-    """FORWARDED_ALLOW_IPS as gunicorn reads it: addresses or networks, or "*" for any."""
+    """FORWARDED_ALLOW_IPS as gunicorn reads it: addresses or networks, or "*" for any peer."""
 
     def __init__(self, entries: Iterable[str]) -> None:
         entries = [entry.strip() for entry in entries if entry.strip()]
@@ -37,18 +44,25 @@ class TrustedProxies:
             return False
         return self.any or any(parsed in network for network in self.networks)
 
+    def is_proxy(self, address: str) -> bool:
+        """A hop listed in FORWARDED_ALLOW_IPS by address or network ("*" names none: it trusts
+        the direct peer, not what the client wrote)."""
+        parsed = parse_address(address)
+        return parsed is not None and any(parsed in network for network in self.networks)
+
     def client(self, peer: str, forwarded_for: str) -> str:
-        """The right-most X-Forwarded-For address that is not a trusted proxy. Each trusted
-        proxy appends the address it saw, so only the entries right of the first untrusted one
-        are reliable; what a client wrote further left is ignored. An entry that is not an
-        address stops the walk at the last proxy that was trusted."""
+        """The right-most X-Forwarded-For address that is not a listed proxy. Each trusted
+        proxy appends the address it saw, so only the entries right of the first unlisted one
+        are reliable; what a client wrote further left is ignored. With "*", that is the
+        right-most entry, the one the peer appended. An entry that is not an address stops the
+        walk at the hop to its right (or the peer)."""
         client = peer
         for hop in reversed(forwarded_for.split(",")):
             parsed = parse_address(hop)
             if parsed is None:
                 break
             client = str(parsed)
-            if client not in self:
+            if not self.is_proxy(client):
                 break
         return client
 

@@ -16,15 +16,24 @@ from config.proxy import ForwardedForMiddleware, TrustedProxies
         (["127.0.0.1"], "127.0.0.1", "10.0.0.1, 203.0.113.7", "203.0.113.7"),
         # Behind two trusted proxies, the address the outer one saw.
         (["10.0.0.0/8", "127.0.0.1"], "127.0.0.1", "1.2.3.4, 203.0.113.7, 10.1.1.1", "203.0.113.7"),
-        # "*" trusts every address: the left-most is the client (only safe if nothing but the
-        # proxy can reach the server).
-        (["*"], "192.0.2.1", "203.0.113.7, 198.51.100.2", "203.0.113.7"),
+        # "*" trusts any peer as a proxy, not what the client wrote: the right-most entry.
+        (["*"], "192.0.2.1", "203.0.113.7, 198.51.100.2", "198.51.100.2"),
+        (["*"], "192.0.2.1", "198.51.100.2", "198.51.100.2"),
+        (["*"], "192.0.2.1", "203.0.113.7, garbage", "192.0.2.1"),
+        (["*", "10.0.0.0/8"], "192.0.2.1", "203.0.113.7, 198.51.100.2, 10.1.1.1", "198.51.100.2"),
         # A peer that is not trusted: its header is ignored.
         (["127.0.0.1"], "192.0.2.1", "203.0.113.7", "192.0.2.1"),
         (["10.9.9.9"], "127.0.0.1", "203.0.113.7", "127.0.0.1"),
         # Garbage stops the walk at the last trusted proxy.
         (["127.0.0.1"], "127.0.0.1", "not-an-address", "127.0.0.1"),
         (["127.0.0.1"], "127.0.0.1", "2001:db8::1", "2001:db8::1"),
+        # Proxies that add the client's port: the address without it.
+        (["127.0.0.1"], "127.0.0.1", "203.0.113.7:5678", "203.0.113.7"),
+        (["127.0.0.1"], "127.0.0.1", "[2001:db8::1]:443", "2001:db8::1"),
+        (["127.0.0.1"], "127.0.0.1", "[2001:db8::1]", "2001:db8::1"),
+        (["10.0.0.0/8", "127.0.0.1"], "127.0.0.1", "203.0.113.7, 10.1.1.1:80", "203.0.113.7"),
+        # What comes left of an entry that is not an address is not believed.
+        (["10.0.0.0/8", "127.0.0.1"], "127.0.0.1", "203.0.113.7, bad, 10.1.1.1", "10.1.1.1"),
     ],
 )
 def test_remote_addr_is_the_right_most_untrusted_address(
