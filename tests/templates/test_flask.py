@@ -380,3 +380,34 @@ def test_generated_flask_image_keeps_users_apart(
             for n, claim in enumerate(claims)
         ]
     assert statuses == [200, 200, 200, 429], statuses
+
+    # FORWARDED_ALLOW_IPS=*: the peer is taken for the proxy, but what a client writes to the
+    # left of the proxy's own entry is not believed; an IPv6 client is counted by its /64.
+    star = {"FORWARDED_ALLOW_IPS": "*", "LOGIN_LIMIT_PER_CLIENT": "3 per minute"}
+    star["WEB_CONCURRENCY"] = "1"  # one worker counts, with or without Redis
+    client = f"198.51.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+    network = f"2001:db8:{secrets.token_hex(2)}:0"
+    with serving_as_documented(
+        project.path, image, deployer, release=False, overrides=star
+    ) as served:
+        for fault, claims in (
+            (
+                "FORWARDED_ALLOW_IPS=*, made-up entries",
+                [f"192.0.2.{n}, {client}" for n in range(4)],
+            ),
+            ("an IPv6 client's /64", [f"{network}::{n:x}" for n in range(1, 5)]),
+        ):
+            browsers = [Browser(served.base_url, claim) for claim in claims]
+            email = f"nobody-{secrets.token_hex(4)}@example.com"
+            statuses = [
+                b.submit("/auth/login", email=f"{n}{email}", password=WRONG)
+                for n, b in enumerate(browsers[:3])
+            ]
+            assert statuses == [200, 200, 200], (fault, statuses)
+            last = browsers[3]
+            body = last.form("/auth/login", email=email, password=WRONG)
+            check_cases(
+                served.base_url,
+                fault,
+                [Case("/auth/login", 429, "POST", last.headers(FORM), body, bound=5)],
+            )
