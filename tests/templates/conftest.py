@@ -46,6 +46,14 @@ def image(project: Generated, tmp_path_factory: pytest.TempPathFactory) -> Itera
     remove_image(built)
 
 
+def on_a_bad_day_only(request: pytest.FixtureRequest, combinations: set[str]) -> None:
+    """The bad-day proofs start a server for each fault, several per combination: they run on
+    the combinations that take distinct paths through the code they prove (`combinations`, by
+    test id), not on every pairwise row, which keeps the tier inside CI's time."""
+    if request.node.callspec.id not in combinations:
+        pytest.skip("the bad-day proofs run on: " + "; ".join(sorted(combinations)))
+
+
 def check_bandit(project: Path) -> None:
     """bandit over the project's code: no medium or high finding, and no hard-coded password
     (B105-B107, which bandit rates low) anywhere but the tests."""
