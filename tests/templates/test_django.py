@@ -154,6 +154,8 @@ def test_generated_django_image_serves_production_as_built(
     completed = image.run(deploy_check, served.env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     check_refuses_without("DJANGO_SECRET_KEY", image, image.cmd, served.env)
+    # The throttling counts live in the cache, shared by workers only in Redis.
+    check_refuses_without("REDIS_URL", image, image.cmd, {**served.env, "WEB_CONCURRENCY": "3"})
     check_untrusted_proxy_is_ignored(project.path, image, services, "/")
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/", SETTINGS)
@@ -277,9 +279,10 @@ def guess(visitor: Visitor, account: str) -> int:
 
 
 def check_guessing_is_throttled(base_url: str, login_by: str) -> None:
-    """Guessing one account's password: 429 with Retry-After once the account's rate (5 a
-    minute) is spent, while another client logs in to its own account. django-ratelimit counts
-    in fixed windows: one may end during the guesses and start the count again."""
+    """Guessing one account's password from one address: 429 with Retry-After once the rate for
+    that account from that address (5 a minute) is spent, while the owner logs in from another
+    address, and another client to its own account. django-ratelimit counts in fixed windows:
+    one may end during the guesses and start the count again."""
     victim, other = (login_name(login_by, sign_up(base_url, login_by)) for _ in range(2))
     attacker = Visitor(base_url)
     statuses: list[int] = []
@@ -292,6 +295,14 @@ def check_guessing_is_throttled(base_url: str, login_by: str) -> None:
     attacker.send_form(
         "/accounts/login/", {"username": victim, "password": PASSWORD}, "login guessing", 429
     )
+    owner = Visitor(base_url)  # the victim, from another X-Forwarded-For address
+    owner.send_form(
+        "/accounts/login/",
+        {"username": victim, "password": PASSWORD},
+        "login guessing, owner elsewhere",
+        302,
+    )
+    assert owner.logged_in()
     bystander = Visitor(base_url)  # another X-Forwarded-For address, another account
     bystander.send_form(
         "/accounts/login/", {"username": other, "password": PASSWORD}, "login guessing", 302
@@ -312,8 +323,9 @@ def check_session_on_every_worker(base_url: str, login_by: str) -> None:
     assert [visitor.logged_in() for _ in range(10)] == [True] * 10
 
 
-# Local memory, one worker, SQLite; and Redis shared by two workers, Celery, PostgreSQL, every
-# login (site, admin, Wagtail, DRF Basic).
+# Redis shared by two workers (the README's deployment), and process memory in one worker without
+# REDIS_URL, SQLite; and Celery on that Redis, PostgreSQL, every login (site, admin, Wagtail, DRF
+# Basic).
 BAD_DAY = {
     "defaults",
     "api=drf-celery=True-cms=wagtail-database=postgres-login_by=email-sentry=True",
@@ -323,23 +335,24 @@ BAD_DAY = {
 def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
     project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
 ) -> None:
-    """Redis (broker and cache) down or hanging, a mail server that never answers, two workers,
+    """Redis (cache, and broker) down or hanging, a mail server that never answers, two workers,
     a password guesser, and a client the proxy does not vouch for."""
     on_a_bad_day_only(request, BAD_DAY)
     answers = {**DEFAULTS, **project.answers}
-    login_by, shared = str(answers["login_by"]), bool(answers["celery"])  # Redis: one count
+    login_by = str(answers["login_by"])
     deployer = Deployer(services, image)
 
     with serving_as_documented(
         project.path, image, deployer, overrides={"WEB_CONCURRENCY": "2"}
-    ) as served:
+    ) as served:  # the README's REDIS_URL: one count for both workers
         check_session_on_every_worker(served.base_url, login_by)
-        if shared:
-            check_guessing_is_throttled(served.base_url, login_by)
+        check_guessing_is_throttled(served.base_url, login_by)
         reset_email = f"{sign_up(served.base_url, login_by)}@example.com"
-    if not shared:  # counted per worker: one worker, to count exactly
+    if not answers["celery"]:  # (Celery would send its tasks to a Redis of this machine)
+        # Without REDIS_URL, the counts are in the memory of the one worker gunicorn allows.
+        without_redis = {"REDIS_URL": "", "WEB_CONCURRENCY": "1"}
         with serving_as_documented(
-            project.path, image, deployer, release=False, overrides={"WEB_CONCURRENCY": "1"}
+            project.path, image, deployer, release=False, overrides=without_redis
         ) as served:
             check_guessing_is_throttled(served.base_url, login_by)
 
@@ -359,15 +372,14 @@ def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
             )
             assert reply[1]["location"] == "/accounts/password_reset/done/"
 
-    if shared:
-        for hung in (False, True):
-            with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (
-                fault,
-                served,
-            ):
-                check_readiness_names(served.base_url, fault, "redis")
-                check_cases(served.base_url, fault, [Case("/", 200), Case("/accounts/login/", 200)])
-                sign_up(served.base_url, login_by, fault)
+    for hung in (False, True):
+        with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (
+            fault,
+            served,
+        ):
+            check_readiness_names(served.base_url, fault, "redis")
+            check_cases(served.base_url, fault, [Case("/", 200), Case("/accounts/login/", 200)])
+            sign_up(served.base_url, login_by, fault)
 
     check_untrusted_proxy_ignored_by_throttling(project.path, image, services)
 

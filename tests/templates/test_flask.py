@@ -32,6 +32,7 @@ from tests.templates.as_run import (
     SettingsProbe,
     check_cases,
     check_ci_workflow,
+    check_database_lock,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
@@ -81,6 +82,8 @@ DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
 # `login` throttles with Flask-Limiter, whose counters live in Redis when REDIS_URL is set.
 REDIS_USERS = {"celery", "caching", "limiter", "login"}
+# Extensions with rate limits: gunicorn refuses several workers without REDIS_URL.
+THROTTLERS = {"limiter", "login"}
 
 
 def accepted(row: Answers) -> bool:
@@ -157,6 +160,9 @@ def test_generated_flask_image_serves_production_as_built(
     check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
     if "api" in extensions(project) and "login" not in extensions(project):
         check_refuses_without("API_SECRET_KEY", image, image.cmd, served.env)
+    if THROTTLERS & set(extensions(project)):  # rate limits counted per worker without Redis
+        several = {**served.env, "WEB_CONCURRENCY": "3"}
+        check_refuses_without("REDIS_URL", image, image.cmd, several)
     check_untrusted_proxy_is_ignored(project.path, image, services, "/")
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/", SETTINGS)
@@ -164,6 +170,9 @@ def test_generated_flask_image_serves_production_as_built(
     if "sqlalchemy" in extensions(project) and project.answers.get("database") == "postgres":
         data = ["/api/items"] if "api" in extensions(project) else []
         check_database_outage(project.path, image, deployer, data)
+        # The API's reads need no log-in; the tables exist where the release command migrates.
+        if data and "migrate" in extensions(project):
+            check_database_lock(project.path, image, deployer, "items", data)
 
 
 def test_generated_flask_compose_services_run_production(
@@ -240,6 +249,15 @@ def signed_up(base_url: str, email: str, address: str) -> Browser:
     return browser
 
 
+def check_log_ins(base_url: str, fault: str, tries: list[tuple[Browser, str, str, int]]) -> None:
+    """Each browser logs in with its email and password and gets its status, in time."""
+    cases = []
+    for browser, email, password, status in tries:
+        body = browser.form("/auth/login", email=email, password=password)  # sets its cookie
+        cases.append(Case("/auth/login", status, "POST", browser.headers(FORM), body, bound=5))
+    check_cases(base_url, fault, cases)
+
+
 def new_item() -> bytes:
     return json.dumps({"name": f"item {secrets.token_hex(4)}"}).encode()
 
@@ -306,9 +324,11 @@ def test_generated_flask_image_holds_up_when_redis_fails(
 def test_generated_flask_image_keeps_users_apart(
     project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
 ) -> None:
-    """Two workers sharing Redis: a session works on either; guessing one account's password is
-    throttled for that account, not for other accounts or clients; one user cannot change
-    another's item; a stranger cannot write; an untrusted peer's X-Forwarded-For is ignored."""
+    """Two workers sharing Redis: a session works on either; a stranger guessing one account's
+    password from one client is throttled on that client while the owner still logs in from
+    another; guessing spread over many clients is throttled for that account, not for other
+    accounts; one user cannot change another's item; a stranger cannot write; an untrusted
+    peer's X-Forwarded-For is ignored."""
     on_a_bad_day_only(request, BAD_DAY)
     chosen = extensions(project)
     login = "login" in chosen and "migrate" in chosen
@@ -340,27 +360,38 @@ def test_generated_flask_image_keeps_users_apart(
         account = Case("/account", 200, headers={"Cookie": alice.cookie}, bound=5)
         check_cases(base_url, "two workers", [account] * 10)
 
-        guesser = Browser(base_url, "203.0.113.1")
-        guess = guesser.form("/auth/login", email=alice_email.upper(), password=WRONG)
+        # A stranger guesses alice's password from one client (A): five wrong tries are
+        # answered, the sixth is refused; alice, from her own client (B), still logs in.
+        stranger = Browser(base_url, "203.0.113.1")
+        guess = stranger.form("/auth/login", email=alice_email.upper(), password=WRONG)
+        guesses = [stranger.ask("/auth/login", "POST", guess, **FORM)[0] for _ in range(5)]
+        assert guesses == [200] * 5, guesses  # the form again, "Wrong email or password."
+        check_log_ins(
+            base_url,
+            "a stranger guesses from one client",
+            [
+                (stranger, alice_email, WRONG, 429),
+                (Browser(base_url, "198.51.100.9"), alice_email, PASSWORD, 302),
+            ],
+        )
+
+        # Guessing bob's password spread over ten clients: the eleventh try on his account is
+        # refused, from anywhere and with the right password; another account is let in.
+        guesser = Browser(base_url, "203.0.113.10")
+        guess = guesser.form("/auth/login", email=bob_email.upper(), password=WRONG)
         guesses = [
             guesser.ask(
                 "/auth/login", "POST", guess, **FORM, **{"X-Forwarded-For": f"203.0.113.{n}"}
             )[0]
-            for n in range(1, 6)
+            for n in range(10, 20)
         ]
-        assert guesses == [200] * 5, guesses  # the form again, "Wrong email or password."
-        elsewhere = Browser(base_url, "198.51.100.9")
-        right = elsewhere.form("/auth/login", email=alice_email, password=PASSWORD)
-        others = Browser(base_url, "203.0.113.6")
-        bobs = others.form("/auth/login", email=bob_email, password=PASSWORD)
-        check_cases(
+        assert guesses == [200] * 10, guesses
+        check_log_ins(
             base_url,
-            "password guessing",
+            "guessing spread over clients",
             [
-                # the account, from yet another client and with the right password: throttled
-                Case("/auth/login", 429, "POST", elsewhere.headers(FORM), right, bound=5),
-                # another account, from a client the guesser has not used: let in
-                Case("/auth/login", 302, "POST", others.headers(FORM), bobs, bound=5),
+                (Browser(base_url, "198.51.100.10"), bob_email, PASSWORD, 429),
+                (Browser(base_url, "203.0.113.20"), alice_email, PASSWORD, 302),
             ],
         )
 
@@ -417,10 +448,4 @@ def test_generated_flask_image_keeps_users_apart(
                 for n, b in enumerate(browsers[:3])
             ]
             assert statuses == [200, 200, 200], (fault, statuses)
-            last = browsers[3]
-            body = last.form("/auth/login", email=email, password=WRONG)
-            check_cases(
-                served.base_url,
-                fault,
-                [Case("/auth/login", 429, "POST", last.headers(FORM), body, bound=5)],
-            )
+            check_log_ins(served.base_url, fault, [(browsers[3], email, WRONG, 429)])

@@ -93,6 +93,15 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == 'postgresql':
+            # Requests run under DATABASE_STATEMENT_TIMEOUT (config.py); a migration must not:
+            # building an index or rewriting a large table may take minutes. The connection
+            # leaves the pool first, so that no request is ever served without the timeout.
+            connection.detach()
+            connection.exec_driver_sql('SET statement_timeout = 0')
+            # SQLAlchemy began a transaction for the SET; end it, or Alembic would take it for
+            # the caller's and leave the migration uncommitted. A plain SET outlives it.
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
