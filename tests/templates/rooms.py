@@ -3,7 +3,9 @@
 One member's trouble stays theirs: a member who sends a binary frame, text that is not UTF-8 or
 a message over the size bound is closed (1003, 1007, 1009) and the others keep talking; a member
 who stops reading is dropped within a bound while the others get every message at once; with
-auth=jwt, a socket without a valid bearer token is refused.
+auth=jwt, a socket without a valid bearer token is refused. Two instances of the image (one
+worker each, sharing the README's REDIS_URL) share a room: a message reaches a member on the
+other instance within a bound.
 
 The repository's environment has no WebSocket client library, so `Peer` speaks RFC 6455 over a
 plain socket: that also lets it send what no library sends (invalid UTF-8 in a text frame) and
@@ -174,10 +176,11 @@ def room_path(room: str) -> str:
 
 
 def check_rooms(base_url: str, auth_token: str | None) -> dict[str, tuple[int | None, float]]:
-    """Against a running server with ONE worker (rooms live in a worker's memory): malformed and
-    oversized messages close only their sender, a member who stops reading is dropped without
-    holding up the others, and with `auth_token` (auth=jwt) a socket without one is refused.
-    Returns {case: (close code or handshake status, seconds)} and records the rows."""
+    """Against a running server with one worker (rooms shared through Redis are
+    `check_rooms_across_instances`'s): malformed and oversized messages close only their
+    sender, a member who stops reading is dropped without holding up the others, and with
+    `auth_token` (auth=jwt) a socket without one is refused. Returns {case: (close code or
+    handshake status, seconds)} and records the rows."""
     protocols = ["bearer", auth_token] if auth_token else None
     room = f"room-{secrets.token_hex(4)}"
     measured: dict[str, tuple[int | None, float]] = {}
@@ -275,9 +278,55 @@ def check_rooms(base_url: str, auth_token: str | None) -> dict[str, tuple[int | 
 def check_rooms_as_documented(
     project: Path, image: Image, deployer: Deployer, auth_token: str | None
 ) -> dict[str, tuple[int | None, float]]:
-    """`check_rooms` on the image's server with one worker, as the README says to run rooms
-    (`WEB_CONCURRENCY=1`); the database is the one the release command already migrated."""
+    """`check_rooms` on the image's server with one worker (`WEB_CONCURRENCY=1`, which the
+    README allows without Redis); the database is the one the release command already
+    migrated."""
     with serving_as_documented(
         project, image, deployer, release=False, overrides={"WEB_CONCURRENCY": "1"}
     ) as served:
         return check_rooms(served.base_url, auth_token)
+
+
+# What a message may take to reach a member on another instance: through Redis and back.
+ACROSS_INSTANCES_BOUND = 3.0
+
+
+def check_rooms_across_instances(
+    project: Path, image: Image, deployer: Deployer, auth_token: str | None
+) -> float:
+    """Two instances of the image behind one load balancer, each with one worker and the
+    README's REDIS_URL: a member on each joins one room, and a message from either reaches the
+    other within ACROSS_INSTANCES_BOUND (each also gets its own once). Returns the slowest."""
+    protocols = ["bearer", auth_token] if auth_token else None
+    room = f"room-{secrets.token_hex(4)}"
+    one_worker = {"WEB_CONCURRENCY": "1"}
+    with ExitStack() as stack:
+        first, second = (
+            stack.enter_context(
+                serving_as_documented(project, image, deployer, release=False, overrides=one_worker)
+            )
+            for _ in range(2)
+        )
+        assert first.env.get("REDIS_URL") and first.env == {
+            **second.env,
+            "PORT": first.env["PORT"],
+        }, "the instances share the README's REDIS_URL"
+        alice = Peer(first.base_url, room_path(room), protocols)
+        stack.callback(alice.close)
+        bob = Peer(second.base_url, room_path(room), protocols)
+        stack.callback(bob.close)
+        slowest = 0.0
+        for sender, receiver, text in [(alice, bob, "from the first"), (bob, alice, "and back")]:
+            sent_at = time.monotonic()
+            sender.send_text(text)
+            try:
+                received = receiver.receive_json(ACROSS_INSTANCES_BOUND)
+            except TimeoutError:
+                received = None
+            seconds = round(time.monotonic() - sent_at, 2)
+            record_fault("two instances", f"a room message {text}", 200 if received else 0, seconds)
+            assert received == {"room": room, "text": text}, (text, received, seconds)
+            assert sender.receive_json() == {"room": room, "text": text}
+            slowest = max(slowest, seconds)
+        print(f"two instances: slowest message across {slowest} s")  # for the record, pytest -s
+        return slowest

@@ -10,8 +10,9 @@ with no 5xx; every compose service (web, worker) runs production settings and pa
 healthcheck that applies to it; bandit, hadolint and actionlint pass. On a bad day the image's
 server holds up: with Redis down or hanging, items are still created (201) in time while liveness
 answers at once and readiness names redis; with two workers a token works on either; password
-guessing is throttled per account and per client (by the trusted proxy's X-Forwarded-For, and
-only its); one user cannot change another's item and a stranger cannot write.
+guessing is throttled per account and client, per account and per client (by the trusted
+proxy's X-Forwarded-For, and only its), and a stranger's guesses never lock the owner out; one
+user cannot change another's item and a stranger cannot write.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
-from tests.templates.rooms import check_rooms_as_documented
+from tests.templates.rooms import check_rooms_across_instances, check_rooms_as_documented
 
 pytestmark = pytest.mark.templates
 
@@ -136,8 +137,9 @@ def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 def services(project: Generated) -> Iterator[LocalServices]:
     answers = {**DEFAULTS, **project.answers}
     postgres, celery = answers["database"] == "postgres", answers["background"] == "celery"
-    # Redis also for auth=jwt: the login throttles are proven with the shared store.
-    redis = celery or answers["auth"] == "jwt"
+    # Redis also for auth=jwt and rooms: the login throttles and the rooms' relay are proven
+    # with the shared store.
+    redis = celery or answers["auth"] == "jwt" or answers["websockets"]
     with local_services(postgres=postgres, redis=redis) as up:
         yield up
 
@@ -220,6 +222,10 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     check_refuses_without(
         "SECRET_KEY" if answers["auth"] == "jwt" else "API_SECRET_KEY", image, image.cmd, served.env
     )
+    if answers["websockets"]:
+        # Each worker would hold its own rooms: several workers refuse to start without Redis.
+        several = {**served.env, "WEB_CONCURRENCY": "3"}
+        check_refuses_without("REDIS_URL", image, image.cmd, several)
     check_untrusted_proxy_is_ignored(project.path, image, services, "/docs")
     workers = documented_services(project.path, image, deployer)
     check_services(workers, image, "/docs", SETTINGS)
@@ -295,7 +301,9 @@ def new_item() -> bytes:
 def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung: bool) -> None:
     """REDIS_URL at a closed port (down) or at a listener that never answers (hung): the item
     is created (201) within the bound, liveness answers at once even while a publish waits,
-    readiness answers 503 naming redis, and logins go on (counted in memory)."""
+    readiness answers 503 naming redis, and logins go on (counted in memory). With Redis hung,
+    a burst of writes while the first publish waits is created in time too (publishing has
+    threads of its own), and writes after the first failure skip the broker (its breaker)."""
     answers = {**DEFAULTS, **project.answers}
     with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (fault, served):
         base_url = served.base_url
@@ -303,12 +311,36 @@ def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung
         headers = writer(base_url, answers, served.env)  # a login, throttled in memory now
         assert time.monotonic() - started_at < 15, "logging in took the Redis timeout twice"
         if answers["background"] == "celery":
-            post = Case("/items", 201, "POST", {**headers, **JSON}, new_item(), bound=12)
-            publishing = threading.Thread(target=check_cases, args=(base_url, fault, [post]))
-            publishing.start()
-            time.sleep(0.5)  # the publish is under way
-            check_cases(base_url, fault, [Case("/health", 200, bound=LIVENESS_BOUND)])
-            publishing.join()
+            write = {**headers, **JSON}
+            burst = 10 if hung else 0
+            with ThreadPoolExecutor(max_workers=1 + burst) as pool:
+                first = pool.submit(
+                    check_cases,
+                    base_url,
+                    fault,
+                    [Case("/items", 201, "POST", write, new_item(), bound=12)],
+                )
+                time.sleep(0.5)  # the publish is under way
+                check_cases(base_url, fault, [Case("/health", 200, bound=LIVENESS_BOUND)])
+                writes = [
+                    pool.submit(
+                        check_cases,
+                        base_url,
+                        f"{fault}, a burst of writes",
+                        [Case("/items", 201, "POST", write, new_item(), bound=12)],
+                    )
+                    for _ in range(burst)
+                ]
+                for done in [first, *writes]:
+                    done.result()  # a failed case fails the test here, not in its thread
+            if hung:
+                # Each worker that has seen a publish fail now skips the broker; the record
+                # shows the seconds (one worker the burst missed may still wait its timeout).
+                check_cases(
+                    base_url,
+                    f"{fault}, after the first failure",
+                    [Case("/items", 201, "POST", write, new_item(), bound=12) for _ in range(3)],
+                )
         check_readiness_names(base_url, fault, "redis")
 
 
@@ -333,12 +365,30 @@ def test_generated_fastapi_image_holds_up_when_redis_fails(
         check_redis_fault(project, image, deployer, hung=True)
 
 
+def test_generated_fastapi_image_rooms_span_instances(
+    project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
+) -> None:
+    """Two instances of the image behind one load balancer, each one worker, sharing the
+    README's REDIS_URL: members on different instances share a room."""
+    on_a_bad_day_only(request, BAD_DAY)
+    answers = {**DEFAULTS, **project.answers}
+    if not answers["websockets"]:
+        pytest.skip("this combination has no rooms")
+    deployer = Deployer(services, image)
+    token = None
+    if answers["auth"] == "jwt":
+        with serving_as_documented(project.path, image, deployer) as served:  # migrates too
+            user = bearer(served.base_url, f"member-{secrets.token_hex(4)}@example.com")
+        token = user["Authorization"].removeprefix("Bearer ")
+    check_rooms_across_instances(project.path, image, deployer, token)
+
+
 def test_generated_fastapi_image_keeps_users_apart(
     project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
 ) -> None:
-    """Two workers sharing Redis: a token works on either; guessing one account's password is
-    throttled for that account, not for others or other clients; one user cannot change
-    another's item; a stranger cannot write."""
+    """Two workers sharing Redis: a token works on either; guessing one account's password from
+    one client is throttled for that account and client, not for others or the owner at another
+    client; one user cannot change another's item; a stranger cannot write."""
     on_a_bad_day_only(request, BAD_DAY)
     answers = {**DEFAULTS, **project.answers}
     deployer = Deployer(services, image)
@@ -380,33 +430,42 @@ def test_generated_fastapi_image_keeps_users_apart(
                 Case(item, 200, "PATCH", {**alice, **JSON}, b'{"quantity": 1}', bound=5),
             ],
         )
-        guesses = [log_in(base_url, alice_email, "wrong-guess") for _ in range(5)]
-        assert guesses == [401] * 5, guesses
+        # A stranger guesses Alice's password from client A (by the trusted proxy's
+        # X-Forwarded-For); Alice logs in from client B.
+        stranger = {"X-Forwarded-For": "203.0.113.66"}
         elsewhere = {"X-Forwarded-For": "198.51.100.2"}
+        guesses = [log_in(base_url, alice_email, "wrong-guess", **stranger) for _ in range(5)]
+        assert guesses == [401] * 5, guesses
         check_cases(
             base_url,
             "password guessing",
             [
+                # the stranger's 6th wrong try: throttled (per account and client)
                 Case(
                     "/auth/token",
                     429,
                     "POST",
-                    FORM,
+                    {**FORM, **stranger},
                     f"username={alice_email}&password=x".encode(),
                     5,
                 ),
-                # the same account from another client: still throttled (per account)
+                # the owner from another client: not locked out by the stranger
                 Case(
                     "/auth/token",
-                    429,
+                    200,
                     "POST",
                     {**FORM, **elsewhere},
-                    f"username={alice_email}&password=x".encode(),
+                    f"username={alice_email}&password={PASSWORD}".encode(),
                     5,
                 ),
-                # another account, from the guesser and from another client: not throttled
+                # another account, from the stranger and from another client: not throttled
                 Case(
-                    "/auth/token", 401, "POST", FORM, f"username={bob_email}&password=x".encode(), 5
+                    "/auth/token",
+                    401,
+                    "POST",
+                    {**FORM, **stranger},
+                    f"username={bob_email}&password=x".encode(),
+                    5,
                 ),
                 Case(
                     "/auth/token",
