@@ -1016,6 +1016,26 @@ def check_database_outage(
         )
 
 
+def check_database_lock(
+    project: Path, image: Image, deployer: Deployer, table: str, data_paths: list[str]
+) -> dict[str, tuple[int, float]]:
+    """The production server while another session holds `table` locked (a migration rewriting
+    it, a long maintenance transaction): the database answers, but no statement on that table
+    finishes. The pages that read it answer 503 within OUTAGE_BOUND seconds, the statement
+    timeout's doing, instead of holding a worker until gunicorn kills it."""
+    with serving_as_documented(project, image, deployer) as served:
+        with psycopg.connect(served.env["DATABASE_URL"]) as holder:
+            holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+            measured = check_cases(
+                served.base_url,
+                f"{table} locked",
+                [Case(path, 503, headers=A_SESSION) for path in data_paths],
+            )
+            holder.rollback()
+        check_cases(served.base_url, f"{table} unlocked", [Case("/health/ready", 200)])
+        return measured
+
+
 def check_refuses_without(
     variable: str, image: Image, command: list[str], env: Mapping[str, str]
 ) -> None:
