@@ -40,6 +40,7 @@ from tests.templates.as_run import (
     SettingsProbe,
     check_cases,
     check_ci_workflow,
+    check_database_lock,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
@@ -232,6 +233,7 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     assert len(workers) == (answers["background"] == "celery")
     if answers["database"] == "postgres":
         check_database_outage(project.path, image, deployer, ["/items"])
+        check_database_lock(project.path, image, deployer, "items", ["/items"])
 
 
 def test_generated_fastapi_compose_services_run_production(
