@@ -32,6 +32,7 @@ from tests.templates.as_run import (
     SettingsProbe,
     check_cases,
     check_ci_workflow,
+    check_database_lock,
     check_database_outage,
     check_name_shown_as_text,
     check_production_web,
@@ -162,6 +163,8 @@ def test_generated_django_image_serves_production_as_built(
     assert len(workers) == (2 if project.answers["celery"] else 0)  # worker and beat
     if project.answers["database"] == "postgres":
         check_database_outage(project.path, image, deployer, ["/"])
+        # A request reading the session waits behind the lock until the statement timeout.
+        check_database_lock(project.path, image, deployer, "django_session", ["/"])
 
 
 def test_generated_django_compose_services_run_production(

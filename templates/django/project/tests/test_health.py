@@ -2,8 +2,9 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 from django.test import Client
+from pytest_django import Settings
 
 
 def test_health_reports_ok_without_touching_the_database(client: Client) -> None:
@@ -66,11 +67,41 @@ def test_a_bug_is_still_a_500(bug: Exception) -> None:
     assert "Retry-After" not in response
 
 
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [
+        pytest.param(OperationalError("database is locked"), 503, id="database-timed-out"),
+        pytest.param(
+            DatabaseError("Forced update did not affect any rows."), 400, id="logged-out-meanwhile"
+        ),
+    ],
+)
+@pytest.mark.django_db
+def test_a_session_save_that_fails_answers_503_when_the_database_is_why(
+    settings: Settings, failure: DatabaseError, status: int
+) -> None:
+    """The session middleware reports any session it failed to save as SessionInterrupted (400):
+    config/errors.py answers 503 when the database was the reason."""
+    settings.SESSION_SAVE_EVERY_REQUEST = True  # the middleware saves it on the way out
+    client = Client(raise_request_exception=False)
+    assert client.session.session_key  # a saved session, and its cookie
+
+    with mock.patch("django.contrib.sessions.models.Session.save", side_effect=failure):
+        response = client.get("/")
+
+    assert response.status_code == status
+    assert ("Retry-After" in response) == (status == 503)
+
+
 def test_every_wait_on_the_database_is_bounded() -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
         assert database["OPTIONS"]["timeout"] == settings.DEPENDENCY_TIMEOUT
     else:
         assert database["OPTIONS"]["connect_timeout"] == settings.DEPENDENCY_TIMEOUT
+        # A statement stuck behind a lock (tests/test_statement_timeout.py); 0 turns it off.
+        if settings.DATABASE_STATEMENT_TIMEOUT:
+            timeout = f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT * 1000}"
+            assert timeout in database["OPTIONS"]["options"]
     assert database["CONN_HEALTH_CHECKS"] is True
     assert settings.EMAIL_TIMEOUT == settings.DEPENDENCY_TIMEOUT
