@@ -12,6 +12,7 @@ settings and passes the healthcheck that applies to it; bandit, hadolint and act
 from __future__ import annotations
 
 import http.client
+import os
 import secrets
 import time
 import urllib.parse
@@ -383,8 +384,22 @@ def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
             check_readiness_names(served.base_url, fault, "redis")
             check_cases(served.base_url, fault, [Case("/", 200), Case("/accounts/login/", 200)])
             sign_up(served.base_url, login_by, fault)
+            check_guessing_is_held_back_in_memory(served.base_url, fault)
 
     check_untrusted_proxy_ignored_by_throttling(project.path, image, services)
+
+
+def check_guessing_is_held_back_in_memory(base_url: str, fault: str) -> None:
+    """With Redis failing, each worker counts in its own memory: a guesser from one address is
+    still refused, after at most 5 guesses on each worker (gunicorn's default: cores + 1)."""
+    attacker = Visitor(base_url)
+    account = f"nobody-{secrets.token_hex(4)}"
+    workers = (os.cpu_count() or 1) + 1
+    statuses: list[int] = []
+    while len(statuses) < 5 * workers + 1 and 429 not in statuses:
+        statuses.append(guess(attacker, account))
+    print(f"{fault}: guessing from one address {statuses}")
+    assert statuses[-1] == 429, (fault, statuses)
 
 
 def check_untrusted_proxy_ignored_by_throttling(
