@@ -223,8 +223,9 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     check_refuses_without(
         "SECRET_KEY" if answers["auth"] == "jwt" else "API_SECRET_KEY", image, image.cmd, served.env
     )
-    if answers["websockets"]:
-        # Each worker would hold its own rooms: several workers refuse to start without Redis.
+    if answers["websockets"] or answers["auth"] == "jwt":
+        # Each worker would hold its own rooms and login counts: several workers refuse to start
+        # without Redis.
         several = {**served.env, "WEB_CONCURRENCY": "3"}
         check_refuses_without("REDIS_URL", image, image.cmd, several)
     check_untrusted_proxy_is_ignored(project.path, image, services, "/docs")
@@ -390,7 +391,8 @@ def test_generated_fastapi_image_keeps_users_apart(
 ) -> None:
     """Two workers sharing Redis: a token works on either; guessing one account's password from
     one client is throttled for that account and client, not for others or the owner at another
-    client; one user cannot change another's item; a stranger cannot write."""
+    client, and a burst of logins at once gets no more through than the limit; one user cannot
+    change another's item; a stranger cannot write."""
     on_a_bad_day_only(request, BAD_DAY)
     answers = {**DEFAULTS, **project.answers}
     deployer = Deployer(services, image)
@@ -479,6 +481,13 @@ def test_generated_fastapi_image_keeps_users_apart(
                 ),
             ],
         )
+        # Twelve logins at once from one client, spread over both workers: each is counted in
+        # Redis before its password is checked, so exactly five get that far (the per account and
+        # client limit, which counts the right password too), however many arrive together.
+        burst_from = {"X-Forwarded-For": "198.51.100.77"}
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            burst = list(pool.map(lambda _: log_in(base_url, bob_email, **burst_from), range(12)))
+        assert sorted(burst) == [200] * 5 + [429] * 7, burst
         # One client (by the trusted proxy's X-Forwarded-For) trying many accounts.
         guesser = {"X-Forwarded-For": "203.0.113.7"}
         tries = [log_in(base_url, f"u{n}@example.com", "x", **guesser) for n in range(21)]
