@@ -46,7 +46,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Generated:
 
 @pytest.fixture
 def services() -> Iterator[LocalServices]:
-    with local_services(postgres=True, redis=False) as up:
+    # Redis: the FastAPI layer's login limits (auth=jwt) are proven against a real one.
+    with local_services(postgres=True, redis=True) as up:
         yield up
 
 
