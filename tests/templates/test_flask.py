@@ -79,11 +79,13 @@ SETTINGS = SettingsProbe(
 EXTENSIONS = FLASK_EXTENSIONS
 DEFAULT_EXTENSIONS = ["sqlalchemy", "migrate", "wtf"]
 # What an extension needs, as the template's own validator states it.
-NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login", "api": "sqlalchemy"}
+NEEDS = {"migrate": "sqlalchemy", "login": "sqlalchemy", "admin": "login"}
 # `login` throttles with Flask-Limiter, whose counters live in Redis when REDIS_URL is set.
 REDIS_USERS = {"celery", "caching", "limiter", "login"}
 # Extensions with rate limits: gunicorn refuses several workers without REDIS_URL.
 THROTTLERS = {"limiter", "login"}
+# The guide's simple microservice: the API without a database, with every extension it can take.
+MICROSERVICE = ["api", "cors", "limiter", "caching", "talisman", "celery"]
 
 
 def accepted(row: Answers) -> bool:
@@ -108,6 +110,7 @@ FIXED: list[Answers] = [
         **HOSTILE_ANSWERS,
         "extensions": ["sqlalchemy", "migrate", "login", "wtf", "admin", "caching"],
     },
+    {"extensions": MICROSERVICE, "database": "postgres"},  # the database answer is unused
 ]
 COMBINATIONS = FIXED + [
     answers for row in pairwise(OPTIONS, accepted) if (answers := answers_for(row)) not in FIXED
@@ -134,6 +137,12 @@ def extensions(project: Generated) -> list[str]:
     return list(project.answers["extensions"])
 
 
+def stores_items(chosen: list[str]) -> bool:
+    """The API's example resource is items in the database; without one it prices orders
+    (`POST /api/quotes`), storing nothing, which anyone may ask."""
+    return {"api", "sqlalchemy"} <= set(chosen)
+
+
 @pytest.fixture
 def services(project: Generated) -> Iterator[LocalServices]:
     chosen = extensions(project)
@@ -157,8 +166,11 @@ def test_generated_flask_image_serves_production_as_built(
         check_production_web(served.base_url, "/")
         check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
 
+        if "api" in extensions(project):
+            check_api_as_built(served.base_url, extensions(project))
+
     check_refuses_without("SECRET_KEY", image, image.cmd, served.env)
-    if "api" in extensions(project) and "login" not in extensions(project):
+    if stores_items(extensions(project)) and "login" not in extensions(project):
         check_refuses_without("API_SECRET_KEY", image, image.cmd, served.env)
     if THROTTLERS & set(extensions(project)):  # rate limits counted per worker without Redis
         several = {**served.env, "WEB_CONCURRENCY": "3"}
@@ -262,6 +274,26 @@ def new_item() -> bytes:
     return json.dumps({"name": f"item {secrets.token_hex(4)}"}).encode()
 
 
+# An order for the database-free API, and the total its quote must show.
+ORDER = json.dumps({"lines": [{"name": "Lamp", "unit_price": "3.35", "quantity": 3}]}).encode()
+ORDER_TOTAL = "10.05"
+
+
+def check_api_as_built(base_url: str, chosen: list[str]) -> None:
+    """The image serves the API's OpenAPI document behind the proxy; without a database its
+    example prices an order, in any worker, with no key."""
+    status, _, body = http_response(f"{base_url}/api/openapi.json", HTTPS)
+    assert status == 200, status
+    paths = json.loads(body)["paths"]
+    assert ("/api/items" if stores_items(chosen) else "/api/quotes") in paths, list(paths)
+    if not stores_items(chosen):
+        status, _, body = http_response(
+            f"{base_url}/api/quotes", {**HTTPS, **JSON}, method="POST", body=ORDER
+        )
+        assert status == 200, body[:500]
+        assert json.loads(body)["total"] == ORDER_TOTAL
+
+
 def writes_as(browser: Browser) -> dict[str, str]:
     """What a page of the site sends with an API write: the session and the page's CSRF token."""
     return browser.headers({**JSON, "X-CSRFToken": browser.token("/account")})
@@ -294,6 +326,8 @@ def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung
                     fault,
                     [Case("/api/items", 201, "POST", writes_as(visitor), new_item())],
                 )
+        if "api" in chosen and not stores_items(chosen):  # limits counted in memory
+            check_cases(base_url, fault, [Case("/api/quotes", 200, "POST", JSON, ORDER)])
         if {"api", "migrate"} <= set(chosen) and "login" not in chosen:  # a task with Celery
             key = {"Authorization": f"Bearer {served.env['API_SECRET_KEY']}", **JSON}
             check_cases(base_url, fault, [Case("/api/items", 201, "POST", key, new_item())])
@@ -301,12 +335,12 @@ def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung
 
 
 # Every extension; log-in without Flask-Limiter chosen; the API key with Celery; Redis users
-# without a database.
+# without a database (the microservice).
 BAD_DAY = {
     "all-postgres",
     "sqlalchemy+migrate+login+wtf+admin+talisman-sqlite",
     "sqlalchemy+migrate+api+cors+talisman+celery-sqlite",
-    "cors+limiter+caching+celery-postgres",
+    "api+cors+limiter+caching+talisman+celery-postgres",
 }
 
 
@@ -332,14 +366,14 @@ def test_generated_flask_image_keeps_users_apart(
     on_a_bad_day_only(request, BAD_DAY)
     chosen = extensions(project)
     login = "login" in chosen and "migrate" in chosen
-    if not (login or "api" in chosen):
-        pytest.skip("no users and no API in this combination")
+    if not (login or stores_items(chosen)):
+        pytest.skip("no users and no stored data in this combination")
     deployer = Deployer(services, image)
     overrides = {"WEB_CONCURRENCY": "2"}
     anonymous = Case("/api/items", 401, "POST", JSON, new_item(), bound=5)
     with serving_as_documented(project.path, image, deployer, overrides=overrides) as served:
         base_url = served.base_url
-        if "api" in chosen and "login" not in chosen:
+        if stores_items(chosen) and "login" not in chosen:
             key = {"Authorization": f"Bearer {served.env['API_SECRET_KEY']}", **JSON}
             check_cases(base_url, "a stranger writes", [anonymous])
             if "migrate" not in chosen:
