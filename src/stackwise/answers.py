@@ -12,9 +12,11 @@ import yaml
 from stackwise.catalog import builtin_templates
 from stackwise.config import ConfigError, LockedAnswerError
 from stackwise.errors import InvalidAnswerError
+from stackwise.guide import load_guide
 
 if TYPE_CHECKING:
-    from stackwise.catalog import TemplateInfo
+    from stackwise.catalog import Question, TemplateInfo
+    from stackwise.chooser import Requirements
     from stackwise.config import TeamConfig
 
 
@@ -110,3 +112,73 @@ def team_answers(
                 f"{name}={given[name]} is refused: {config.label} locks {name} to {value}"
             )
     return {**answers, **locked}, defaults
+
+
+def typed_text(value: Any) -> str:
+    """An answer as a person types it on the command line: `true`, `a,b`, `sqladmin`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def guide_options(
+    requirements: Requirements,
+    framework: str,
+    template: TemplateInfo,
+    defaults: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The answers the guide gives `template` for what is being built (guide.toml `options`).
+
+    The use case comes first and its list (Flask's extensions) is the starting set; each need,
+    in the guide's order, adds to a list or sets a value. A list a need adds to with no use case
+    before it starts from `defaults` (the team's, as answer text) or the template's default.
+    Only questions the template asks are answered.
+    """
+    guide = load_guide()
+    questions = {q.name: q for q in template.all_questions()}
+    use_case = guide.use_cases[requirements.use_case] if requirements.use_case else None
+    needs = [need for key, need in guide.needs.items() if key in requirements.needs]
+    options: dict[str, Any] = {}
+    for source in [use_case, *needs]:
+        for name, value in (source.options.get(framework, {}) if source else {}).items():
+            if name not in questions or not _fits(questions[name], value):
+                continue  # a team template may ask a question of that name differently
+            if isinstance(value, list):
+                if source is use_case:
+                    start: list[str] = []
+                else:
+                    start = options.get(name) or _default_list(questions[name], defaults)
+                value = [c for c in questions[name].choices if c in {*start, *value}]
+            options[name] = value
+    return options
+
+
+def switched_on(
+    options: Mapping[str, Any], template: TemplateInfo, defaults: Mapping[str, str] | None = None
+) -> list[str]:
+    """`name=value` of each of the guide's `options` that changes the default (the team's,
+    else the template's), for people to read."""
+    chosen = normalise_answers(options, template)
+    standard = normalise_answers(
+        {q.name: q.default for q in template.all_questions() if q.name in chosen}, template
+    )
+    return [
+        f"{name}={typed_text(options[name])}"
+        for name, text in chosen.items()
+        if text != (defaults or {}).get(name, standard[name])
+    ]
+
+
+def _fits(question: Question, value: Any) -> bool:
+    if isinstance(value, bool):
+        return question.type == "bool"
+    values = value if isinstance(value, list) else [value]
+    return question.multiselect == isinstance(value, list) and set(values) <= set(question.choices)
+
+
+def _default_list(question: Question, defaults: Mapping[str, str] | None) -> list[str]:
+    if defaults and question.name in defaults:
+        return list(yaml.safe_load(defaults[question.name]) or [])
+    return list(question.default or [])

@@ -4,7 +4,7 @@ team's own copier templates registered in its configuration."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,8 @@ class Question:
     choices: tuple[str, ...]
     multiselect: bool = False  # the answer is a list of choices
     type: str = "str"  # copier's type: str, bool, int, float, yaml, json
+    # A choice's own validator, by value: text when the other answers rule the choice out.
+    choice_rules: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def default_text(self) -> str:
@@ -104,15 +106,22 @@ def _questions_in(specs: Mapping[str, Any]) -> list[Question]:
         if name.startswith("_") or not isinstance(spec, dict):
             continue
         choices = spec.get("choices", ())
-        values = choices.values() if isinstance(choices, dict) else choices
+        values = list(choices.values() if isinstance(choices, dict) else choices)
+        rules = {
+            str(v["value"]): v["validator"]
+            for v in values
+            if isinstance(v, dict) and "validator" in v
+        }
         questions.append(
             Question(
                 name=name,
                 help=spec.get("help", ""),
                 default=spec.get("default"),
-                choices=tuple(str(v) for v in values),
+                # A choice may be copier's `{value: ..., validator: ...}`: its value counts.
+                choices=tuple(str(v["value"] if isinstance(v, dict) else v) for v in values),
                 multiselect=bool(spec.get("multiselect", False)),
                 type=str(spec.get("type", "str")),
+                choice_rules=rules,
             )
         )
     return questions

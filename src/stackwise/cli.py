@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, Group
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from stackwise import __version__
 from stackwise.catalog import TemplateInfo, builtin_templates
-from stackwise.chooser import Recommendation, Requirements, check_choice, recommend
+from stackwise.chooser import (
+    RankedFramework,
+    Recommendation,
+    Requirements,
+    check_choice,
+    recommend,
+)
 from stackwise.errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, StackwiseError, UsageError
 from stackwise.guide import Guide, load_guide
 
 if TYPE_CHECKING:
+    from stackwise.catalog import Question
     from stackwise.config import TeamConfig
     from stackwise.lifecycle import UpdateSummary
 
@@ -31,18 +43,99 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 out = Console()
+err = Console(stderr=True)
+
+
+@contextmanager
+def progress(label: str) -> Iterator[None]:
+    """A spinner on stderr while a slow step runs. Only on a terminal: a pipe, a log or
+    `--json` output gets nothing from it."""
+    if not err.is_terminal:
+        yield
+        return
+    with err.status(f"{label}...", spinner="dots"):
+        yield
+
+
+# Shell completion: the values each option takes, with what they mean (shells that show it).
+def _complete_use_case(incomplete: str) -> list[tuple[str, str]]:
+    use_cases = load_guide().use_cases.items()
+    return [(key, u.label) for key, u in use_cases if key.startswith(incomplete)]
+
+
+def _complete_need(incomplete: str) -> list[tuple[str, str]]:
+    return [(key, n.label) for key, n in load_guide().needs.items() if key.startswith(incomplete)]
+
+
+def _complete_framework(incomplete: str) -> list[tuple[str, str]]:
+    frameworks = [(key, f.best_for) for key, f in load_guide().frameworks.items()]
+    return [(key, what) for key, what in frameworks if key.startswith(incomplete)]
+
+
+def _complete_new_framework(incomplete: str) -> list[tuple[str, str]]:
+    auto = [("auto", "the recommendation")] if "auto".startswith(incomplete) else []
+    return _complete_framework(incomplete) + auto
+
+
+def _complete_data(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """`KEY=` for each question (of the framework given before it, else of every built-in
+    template), then `KEY=VALUE` for a question with choices; a list continues after a comma."""
+    templates = builtin_templates()
+    chosen = templates.get(str(ctx.params.get("framework")))
+    questions = {
+        q.name: (q, t.framework)
+        for t in ([chosen] if chosen else templates.values())
+        for q in t.all_questions()
+    }
+    key, sep, value = incomplete.partition("=")
+    if not sep:
+        return [
+            (f"{name}=", _help_for(q, framework))
+            for name, (q, framework) in questions.items()
+            if name.startswith(key)
+        ]
+    if key not in questions:
+        return []
+    question = questions[key][0]
+    choices = question.choices or (("true", "false") if question.type == "bool" else ())
+    done, _, last = value.rpartition(",") if question.multiselect else ("", "", value)
+    before = f"{key}={done}," if done else f"{key}="
+    taken = set(done.split(","))
+    return [
+        (before + choice, "")
+        for choice in choices
+        if choice.startswith(last) and choice not in taken
+    ]
+
 
 UseCaseOption = Annotated[
     str | None,
-    typer.Option("--use-case", "-u", help="What you are building, e.g. web-app, api, cms."),
+    typer.Option(
+        "--use-case",
+        "-u",
+        metavar="USE_CASE",
+        help="What you are building, e.g. web-app, api, cms (tab completes the rest).",
+        autocompletion=_complete_use_case,
+    ),
 ]
 NeedOption = Annotated[
     list[str] | None,
-    typer.Option("--need", "-n", help="Something the project needs (repeatable), e.g. admin."),
+    typer.Option(
+        "--need",
+        "-n",
+        metavar="NEED",
+        help="Something the project needs, e.g. --need admin --need auth (repeatable).",
+        autocompletion=_complete_need,
+    ),
 ]
 TeamOption = Annotated[
     str | None,
-    typer.Option("--team-knows", help="A framework your team already knows."),
+    typer.Option(
+        "--team-knows",
+        metavar="FRAMEWORK",
+        help="A framework your team already knows: django, flask or fastapi.",
+        autocompletion=_complete_framework,
+    ),
 ]
 
 
@@ -63,6 +156,7 @@ def _root(
         Path | None,
         typer.Option(
             "--config",
+            metavar="FILE",
             help="Team configuration (default: $STACKWISE_CONFIG, ./stackwise.toml, "
             "[tool.stackwise] in ./pyproject.toml, then the user config directory).",
         ),
@@ -100,7 +194,33 @@ def _team_lines(config: TeamConfig, guide: Guide) -> list[str]:
     return lines
 
 
-def _ranking_table(recommendation: Recommendation, guide: Guide) -> Table:
+def _ranking_table(recommendation: Recommendation, guide: Guide) -> Group:
+    """One line per framework, best first: rank, score and the first thing said for it (or
+    against it), cut at the screen's edge; `--explain` shows everything."""
+    labels = {r.framework: guide.frameworks[r.framework].label for r in recommendation.ranking}
+    wide = max(len("Framework"), *map(len, labels.values()))
+    lines = [Text(f" #  {'Framework':<{wide}}  Score  In short", style="bold")]
+    for rank, ranked in enumerate(recommendation.ranking, start=1):
+        line = Text(f"{rank:>2}  ")
+        best = "bold green" if ranked.framework == recommendation.recommended else ""
+        line.append(f"{labels[ranked.framework]:<{wide}}", style=best)
+        gist = _gist(ranked) or guide.frameworks[ranked.framework].best_for  # nothing asked
+        line.append(f"  {ranked.score:>5}  {gist}")
+        line.no_wrap, line.overflow = True, "ellipsis"
+        lines.append(line)
+    return Group(*lines)
+
+
+def _gist(ranked: RankedFramework) -> str:
+    """The first reason for a framework (or, lacking one, against it), to its first full stop."""
+    said = [f"+ {r}" for r in ranked.reasons] + [f"- {c}" for c in ranked.caveats]
+    if not said:
+        return ""
+    first, stop, _ = said[0].partition(". ")
+    return first + (stop.strip() if stop else "")
+
+
+def _explained_table(recommendation: Recommendation, guide: Guide) -> Table:
     table = Table(title="Recommendation", show_lines=True)
     table.add_column("Framework", style="bold")
     table.add_column("Score", justify="right")
@@ -119,32 +239,66 @@ def _ranking_table(recommendation: Recommendation, guide: Guide) -> Table:
     return table
 
 
+def _recommended_options(requirements: Requirements, framework: str) -> dict[str, Any]:
+    """The built-in template's answers the guide gives for what is being built."""
+    from stackwise.answers import guide_options
+
+    return guide_options(requirements, framework, builtin_templates()[framework])
+
+
 @app.command("recommend")
 def recommend_command(
     ctx: typer.Context,
     use_case: UseCaseOption = None,
     need: NeedOption = None,
     team_knows: TeamOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Every reason for and against each framework.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Recommend a framework for what you are building, with reasons."""
+    from stackwise.answers import switched_on
+
     guide = load_guide()
     config = _team_config(ctx)
     requirements = _requirements(use_case, need, team_knows, config)
     recommendation = recommend(requirements, guide)
+    ranking = recommendation.ranking
+    options = {r.framework: _recommended_options(requirements, r.framework) for r in ranking}
     if as_json:
         report = recommendation.to_dict()
+        for entry in report["ranking"]:
+            entry["options"] = options[entry["framework"]]
         report["team_config"] = str(config.path) if config.path else None
         report["team_templates"] = {
             name: entry.framework or entry.extends for name, entry in config.templates.items()
         }
         print(json.dumps(report, indent=2))
         return
-    out.print(_ranking_table(recommendation, guide))
+    out.print(
+        _explained_table(recommendation, guide)
+        if explain
+        else _ranking_table(recommendation, guide)
+    )
     for line in _team_lines(config, guide):
         out.print(line, soft_wrap=True)  # a path is not cut across lines
     if requirements.is_empty:
         out.print("Say what you are building (--use-case, --need) for a reasoned answer.")
+        return
+    # The command that makes the project, copy-paste ready: what was asked goes with it, so the
+    # guide's options for it are pre-filled.
+    words = ["stackwise", "new", "my-app", "--framework", recommendation.recommended]
+    words += ["--use-case", use_case] if use_case else []
+    for name in sorted(set(need or ())):
+        words += ["--need", name]
+    label = guide.frameworks[recommendation.recommended].label
+    more = "" if explain else " Every reason: add --explain."
+    out.print(f"{label} fits best.{more} To create it:")
+    out.print(f"  {shlex.join(words)}", soft_wrap=True, markup=False)
+    template = builtin_templates()[recommendation.recommended]
+    if changed := switched_on(options[recommendation.recommended], template):
+        out.print(f"which switches on {', '.join(changed)}.", markup=False)
 
 
 @app.command("compare")
@@ -194,9 +348,11 @@ def templates_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """List the built-in and team templates stackwise can render, with their options."""
+    from stackwise.answers import typed_text
     from stackwise.catalog import all_templates
 
-    templates = all_templates(_team_config(ctx))
+    config = _team_config(ctx)
+    templates = all_templates(config)
     if as_json:
         listing = [
             {
@@ -207,7 +363,13 @@ def templates_command(
                 "source": t.source,
                 "extends": t.base.name if t.base else None,
                 "options": {
-                    q.name: {"default": q.default, "choices": list(q.choices)}
+                    q.name: {
+                        "default": _effective_default(q, config)[0],
+                        "default_from": _effective_default(q, config)[1],
+                        "locked": q.name in config.locked,
+                        "template_default": q.default,
+                        "choices": list(q.choices),
+                    }
                     for q in t.all_questions()
                 },
             }
@@ -223,35 +385,83 @@ def templates_command(
         table.add_column("Choices")
         table.add_column("Meaning")
         for q in template.all_questions():
-            table.add_row(q.name, q.default_text, ", ".join(q.choices), q.help)
+            value, source = _effective_default(q, config)
+            default = "(computed)" if "{{" in str(value) else typed_text(value)
+            if source != "template":
+                default += f" ({source})"  # the team's: what `new` starts from, or must use
+            choices = q.choices or (("true", "false") if q.type == "bool" else ())
+            table.add_row(q.name, default, ", ".join(choices), _help_for(q, template.framework))
         out.print(table)
+    if config.path is not None:
+        out.print(
+            f"Defaults marked (team) and (locked) come from {config.path}; "
+            "a locked answer cannot be changed.",
+            soft_wrap=True,
+        )
+
+
+def _help_for(question: Question, framework: str) -> str:
+    """A question's help as copier shows it to that framework's users (help may be Jinja)."""
+    if "{" not in question.help:
+        return question.help
+    from jinja2 import Environment, TemplateError
+
+    try:
+        jinja = Environment()  # noqa: S701 - text for a terminal, not a page
+        return jinja.from_string(question.help).render(framework=framework)
+    except TemplateError:  # a team template's help may use copier's own filters
+        return question.help
+
+
+def _effective_default(question: Question, config: TeamConfig) -> tuple[Any, str]:
+    """The answer `new` starts from for `question`, and whose it is: the team's lock, the
+    team's default (which replaces the template's), or the template's own."""
+    for source, table in (("locked", config.locked), ("team", config.defaults)):
+        if question.name in table:
+            return table[question.name], source
+    return question.default, "template"
 
 
 @app.command("new")
 def new_command(
     ctx: typer.Context,
     destination: Annotated[
-        Path | None, typer.Argument(help="Directory to create the project in.")
+        Path | None,
+        typer.Argument(metavar="DIRECTORY", help="Directory to create the project in."),
     ] = None,
     framework: Annotated[
         str | None,
         typer.Option(
-            "--framework", "-f", help="django, flask, fastapi, or auto (use the recommendation)."
+            "--framework",
+            "-f",
+            metavar="FRAMEWORK",
+            help="django, flask, fastapi, or auto (use the recommendation).",
+            autocompletion=_complete_new_framework,
         ),
     ] = None,
     template_name: Annotated[
         str | None,
-        typer.Option("--template", "-t", help="A built-in or team template by name."),
+        typer.Option(
+            "--template", "-t", metavar="NAME", help="A built-in or team template by name."
+        ),
     ] = None,
     use_case: UseCaseOption = None,
     need: NeedOption = None,
     team_knows: TeamOption = None,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", help="Answer a template question: KEY=VALUE (repeatable)."),
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Answer a template question, e.g. -d database=postgres (repeatable; "
+            "`stackwise templates` lists them).",
+            autocompletion=_complete_data,
+        ),
     ] = None,
     answers_file: Annotated[
-        Path | None, typer.Option("--answers-file", help="YAML file of question: answer.")
+        Path | None,
+        typer.Option("--answers-file", metavar="FILE", help="YAML file of question: answer."),
     ] = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Accept the default for every unanswered question.")
@@ -283,7 +493,13 @@ def new_command(
     from stackwise import prompt
     from stackwise.answers import answer_text, team_answers
     from stackwise.catalog import template_for, template_named
-    from stackwise.render import NewProject, new_project, parse_data, read_answers_file
+    from stackwise.render import (
+        NewProject,
+        new_project,
+        parse_data,
+        read_answers_file,
+        start_command,
+    )
 
     guide = load_guide()
     interactive = not (defaults or no_input)
@@ -314,8 +530,10 @@ def new_command(
         destination = prompt.ask_destination()
 
     if framework is None and interactive:
-        if requirements.is_empty:
-            recommendation = recommend(prompt.ask_requirements(guide), guide)
+        if requirements.use_case is None and not requirements.needs:
+            # A team's known or preferred framework is a weight, not what is being built.
+            requirements = prompt.ask_requirements(guide, requirements)
+            recommendation = recommend(requirements, guide)
         out.print(_ranking_table(recommendation, guide))
         framework = prompt.ask_framework(recommendation, guide)
     elif framework in (None, "auto"):
@@ -331,12 +549,14 @@ def new_command(
         if not template.is_builtin:
             out.print(f"Using the team template {template.name} {template.version}.")
     team_data, team_defaults = team_answers(config, template, answers)
+    suggested = _guide_suggestions(requirements, template, team_data, team_defaults, interactive)
     rendered = new_project(
         NewProject(
             destination=destination,
             template=template,
             data=team_data,
-            defaults=team_defaults,
+            defaults={k: v for k, v in team_defaults.items() if k not in suggested},
+            suggested=suggested,
             prompt=interactive,
             pretend=pretend,
             git=not no_git,
@@ -347,13 +567,16 @@ def new_command(
             else _confirm_overwrite
             if interactive
             else (lambda _: False),
+            progress=progress,
         )
     )
     if rendered is None:
         out.print("Pretend mode: nothing was written.")
         return
     label = guide.frameworks[framework].label
-    out.print(f"[green]Created[/green] {label} project [bold]{rendered.destination}[/bold]")
+    where = escape(str(rendered.destination))
+    out.print(f"[green]Created[/green] {label} project [bold]{where}[/bold]", soft_wrap=True)
+    _say_switched_on(rendered.answers, suggested, template, team_defaults)
     if rendered.lock and (warning := rendered.lock.warning()):
         _warn(warning)
     if rendered.replaced:
@@ -369,10 +592,63 @@ def new_command(
             "(stackwise update needs the project committed).",
             soft_wrap=True,
         )
-    uv = _uv_command()
-    out.print("Next steps:")
-    out.print(f"  cd {shlex.quote(str(destination))}", soft_wrap=True, markup=False)
-    out.print(f"  {uv} sync && {uv} run pytest", soft_wrap=True, markup=False)
+    out.print("Next steps (start the app; run its tests):")
+    for step in next_steps(destination, start_command(rendered.destination), _uv_command()):
+        out.print(f"  {step}", soft_wrap=True, markup=False, highlight=False)
+
+
+def next_steps(destination: Path, start: str | None, uv: str) -> list[str]:
+    """Commands to paste into a shell: into the project (its path quoted for the shell), start
+    the app the way its README says, run its tests. `uv` is the uv to name in them."""
+    steps = []
+    if destination != Path():
+        where = str(destination)
+        # `cd -x` would be an option to cd
+        steps.append(f"cd {shlex.quote(where if not where.startswith('-') else f'./{where}')}")
+    start = start or "uv sync"
+    steps.append(re.sub(r"(?<![\w/.-])uv(?= )", lambda _: uv, start))
+    steps.append(f"{uv} run pytest")
+    return steps
+
+
+def _guide_suggestions(
+    requirements: Requirements,
+    template: TemplateInfo,
+    given: dict[str, str],
+    defaults: dict[str, str],
+    interactive: bool,
+) -> dict[str, Any]:
+    """The template answers the guide gives for what is being built, less those given (answers
+    and a team's locks win); on a terminal, said before the questions they pre-fill."""
+    from stackwise.answers import guide_options, switched_on
+
+    options = guide_options(requirements, template.framework, template, defaults)
+    suggested = {name: value for name, value in options.items() if name not in given}
+    if interactive and (changed := switched_on(suggested, template, defaults)):
+        out.print(f"Pre-filled for what you are building: {', '.join(changed)}.", soft_wrap=True)
+    return suggested
+
+
+def _say_switched_on(
+    answers: dict[str, Any],
+    suggested: dict[str, Any],
+    template: TemplateInfo,
+    defaults: dict[str, str],
+) -> None:
+    """What the guide's suggestions became in the project: taken, or not (an answer ruled a
+    choice out, or the user changed it at its question)."""
+    from stackwise.answers import switched_on
+
+    taken = {name: value for name, value in suggested.items() if answers.get(name) == value}
+    missed = {name: value for name, value in suggested.items() if name not in taken}
+    if changed := switched_on(taken, template, defaults):
+        out.print(f"Switched on for what you are building: {', '.join(changed)}.", soft_wrap=True)
+    if left := switched_on(missed, template, defaults):
+        out.print(
+            f"Not switched on (your answers rule it out or changed it): {', '.join(left)}.",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def _confirm_overwrite(replaced: list[str]) -> bool:
@@ -399,10 +675,14 @@ def _warn(message: str) -> None:
 
 
 ProjectArgument = Annotated[
-    Path, typer.Argument(help="The generated project (default: this directory).")
+    Path,
+    typer.Argument(metavar="PROJECT", help="The generated project (default: this directory)."),
 ]
 ToOption = Annotated[
-    str | None, typer.Option("--to", help="Template version, e.g. v0.2.0 (default: the newest).")
+    str | None,
+    typer.Option(
+        "--to", metavar="VERSION", help="Template version, e.g. v0.2.0 (default: the newest)."
+    ),
 ]
 
 
@@ -415,7 +695,9 @@ def status_command(
     """Show a project's template, version, answers, and the files its owner changed."""
     from stackwise.lifecycle import status
 
-    state = status(path.absolute(), _team_config(ctx))
+    config = _team_config(ctx)
+    with progress("Comparing the project with its template"):
+        state = status(path.absolute(), config)
     if as_json:
         layers = [
             {
@@ -464,7 +746,9 @@ def diff_command(ctx: typer.Context, path: ProjectArgument = Path(), to: ToOptio
     """Show what an update would change, without touching the project."""
     from stackwise.lifecycle import diff
 
-    summary, patch = diff(path.absolute(), _team_config(ctx), to)
+    config = _team_config(ctx)
+    with progress("Working out the update"):
+        summary, patch = diff(path.absolute(), config, to)
     if _print_summary(summary, "would update"):
         print(patch)
 
@@ -476,14 +760,22 @@ def update_command(
     to: ToOption = None,
     data: Annotated[
         list[str] | None,
-        typer.Option("--data", "-d", help="Change an answer: KEY=VALUE (repeatable)."),
+        typer.Option(
+            "--data",
+            "-d",
+            metavar="KEY=VALUE",
+            help="Change an answer, e.g. -d celery=true (repeatable).",
+            autocompletion=_complete_data,
+        ),
     ] = None,
 ) -> None:
     """Merge template changes into a project, keeping its owner's edits."""
     from stackwise.lifecycle import update
     from stackwise.render import parse_data
 
-    summary = update(path.absolute(), _team_config(ctx), to, parse_data(data or []))
+    config, answers = _team_config(ctx), parse_data(data or [])
+    with progress("Updating the project"):
+        summary = update(path.absolute(), config, to, answers)
     if not _print_summary(summary, "Updated"):
         return
     if summary.conflicts:

@@ -37,6 +37,7 @@ class UseCase:
     picks: tuple[str, ...]
     fits: tuple[str, ...]
     why: str
+    options: dict[str, dict[str, Any]]  # per framework: the template answers that build it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Need:
     native: tuple[str, ...]
     has: dict[str, str]
     lacks: dict[str, str]
+    options: dict[str, dict[str, Any]]  # per framework: the template answers that provide it
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def parse_guide(raw: dict[str, Any]) -> Guide:
                 picks=tuple(value["picks"]),
                 fits=tuple(value["fits"]),
                 why=value["why"],
+                options=value.get("options", {}),
             )
             for key, value in raw["use_cases"].items()
         },
@@ -103,6 +106,7 @@ def parse_guide(raw: dict[str, Any]) -> Guide:
                 native=tuple(value["native"]),
                 has=value.get("has", {}),
                 lacks=value.get("lacks", {}),
+                options=value.get("options", {}),
             )
             for key, value in raw["needs"].items()
         },

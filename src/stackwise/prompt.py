@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from stackwise.chooser import Recommendation, Requirements
@@ -24,7 +25,9 @@ def ask_destination() -> Path:
     return Path(str(answer).strip() or "my-app")
 
 
-def ask_requirements(guide: Guide) -> Requirements:
+def ask_requirements(guide: Guide, known: Requirements) -> Requirements:
+    """What is being built and what it needs; the team question starts at what `known` (the
+    command line or a team configuration) says, and a configuration's preference is kept."""
     import questionary
     from questionary import Choice
 
@@ -41,14 +44,18 @@ def ask_requirements(guide: Guide) -> Requirements:
             choices=[Choice(n.label, value=key) for key, n in guide.needs.items()],
         )
     )
+    teams = [Choice("No preference", value="")] + [
+        Choice(f.label, value=key) for key, f in guide.frameworks.items()
+    ]
     team = _ask(
         questionary.select(
             "Does your team already know one of them?",
-            choices=[Choice("No preference", value="")]
-            + [Choice(f.label, value=key) for key, f in guide.frameworks.items()],
+            choices=teams,
+            default=next(c for c in teams if c.value == (known.team_knows or "")),
         )
     )
-    return Requirements(
+    return replace(
+        known,
         use_case=str(use_case) or None,
         needs=frozenset(str(n) for n in needs),  # type: ignore[attr-defined]
         team_knows=str(team) or None,

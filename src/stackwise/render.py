@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import filecmp
+import importlib
+import json
 import os
 import re
 import secrets
@@ -11,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,10 @@ from stackwise.inputs import load_yaml
 if TYPE_CHECKING:
     from jinja2 import TemplateError
 
+# Shows that a slow step is running: called with what the step does, held while it runs. The
+# CLI passes a spinner; the core only names its steps.
+Progress = Callable[[str], AbstractContextManager[object]]
+
 
 @dataclass(frozen=True)
 class NewProject:
@@ -48,6 +54,10 @@ class NewProject:
     force: bool = False  # render into a directory that holds files
     # Asked with the files (relative paths) the render would replace; True lets it replace them.
     overwrite: Callable[[list[str]], bool] = field(default=lambda replaced: False)
+    progress: Progress = nullcontext
+    # The guide's answers for what is being built (typed): they pre-fill below `defaults`, and
+    # one whose choice the other answers rule out gives way to the template's default.
+    suggested: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,17 @@ class Rendered:
     lock: Lock | None  # None when not asked (--no-lock)
     replaced: list[str] = field(default_factory=list)  # files of an existing directory replaced
     new_repository: bool = True  # the first commit went into a repository stackwise made
+
+
+def start_command(project: Path) -> str | None:
+    """The command that starts the app, as the project's README gives it under "Run it" (the
+    template rendered it for these answers: migrations first where the project has them)."""
+    try:
+        readme = (project / "README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r"^## Run it\n.*?^```(?:sh|bash|console)?\n(.+?)\n```", readme, re.M | re.S)
+    return found[1].strip() if found else None
 
 
 def parse_data(pairs: list[str]) -> dict[str, str]:
@@ -164,11 +185,11 @@ def _render_staged(
                 f"{_listed(replaced)}; pass --overwrite to replace them"
             )
         write_local_env(staged, keep=destination / ".env")
-        lock = lock_dependencies(staged) if request.lock else None
+        lock = _lock(staged, request)
         rendered = [str(p.relative_to(staged)) for p in staged.rglob("*") if not p.is_dir()]
         _move_into(staged, destination, staged.with_name("replaced"))
     had_repository = (destination / ".git").exists()
-    committed = git and _git_first_commit(destination, answers, identity, only=rendered)
+    committed = git and _commit(destination, answers, identity, request, only=rendered)
     return Rendered(
         destination, answers, committed, lock, replaced=replaced, new_repository=not had_repository
     )
@@ -226,9 +247,27 @@ def _finish(
     """The steps after rendering: the local `.env`, the lock, the first commit (which holds the
     lock, so the image builds and CI installs the same versions from a fresh clone)."""
     write_local_env(project)
-    lock = lock_dependencies(project) if request.lock else None
-    committed = git and _git_first_commit(project, answers, identity)
+    lock = _lock(project, request)
+    committed = git and _commit(project, answers, identity, request)
     return committed, lock
+
+
+def _commit(
+    project: Path,
+    answers: Mapping[str, Any],
+    identity: Mapping[str, str],
+    request: NewProject,
+    only: list[str] | None = None,
+) -> bool:
+    with request.progress("Making the first commit"):
+        return _git_first_commit(project, answers, identity, only)
+
+
+def _lock(project: Path, request: NewProject) -> Lock | None:
+    if not request.lock:
+        return None
+    with request.progress("Locking the dependencies (uv lock)"):
+        return lock_dependencies(project)
 
 
 def _render_layers(
@@ -489,8 +528,13 @@ def _copy(
     # A built-in renders the templates this stackwise carries, stored under its version; the
     # public URL goes into .copier-answers.yml and git reads it from the store.
     version = store.add_version(template.root) if template.root else template.ref
+    progress = nullcontext if pretend else request.progress  # pretend lists files as it goes
     try:
-        with store.redirected_to_store():
+        with (
+            store.redirected_to_store(),
+            _rendering_shown(progress, template.name),
+            _validation_messages_wrapped(),
+        ):
             copier.run_copy(
                 src_path=template.source,
                 dst_path=destination,
@@ -505,6 +549,8 @@ def _copy(
                 unsafe=template.trusted,
                 exclude=store.NEVER_RENDERED,
                 cleanup_on_error=False,  # _staging cleans up, including parents it created
+                # Also keeps the user's own copier settings out of stackwise's projects.
+                settings=copier.Settings(defaults=_guarded(template, request.suggested)),
             )
     except (KeyboardInterrupt, CopierAnswersInterrupt):
         raise Interrupted("interrupted; nothing was written") from None
@@ -514,13 +560,76 @@ def _copy(
             f"set trusted = true in [templates.{template.name}]"
         ) from None
     except ValueError as error:
-        raise InvalidAnswerError(answer_error(error)) from None
+        message = answer_error(error)
+        if not request.prompt:
+            message += _unseen_default(error, template, data, user_defaults, destination.name)
+        raise InvalidAnswerError(message) from None
     except CopierError as error:
         raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
     except TemplateError as error:
         raise RenderError(jinja_error(template.name, error)) from None
     except OSError as error:  # the disk filled up, a file could not be written
         raise RenderError(f"rendering failed: {error.strerror}: {error.filename}") from None
+
+
+def _guarded(template: TemplateInfo, suggested: Mapping[str, Any]) -> dict[str, Any]:
+    """`suggested` as copier's settings defaults, which copier renders with the answers so far:
+    a choice with a rule of its own (FastAPI's admin needs auth=jwt) becomes an expression that
+    falls back to the template's default where the rule refuses it, instead of a default copier
+    would refuse after the user's other answers."""
+    questions = {q.name: q for q in template.all_questions()}
+    defaults = dict(suggested)
+    for name, value in suggested.items():
+        if name in questions and (rule := questions[name].choice_rules.get(str(value))):
+            fallback, wanted = json.dumps(questions[name].default), json.dumps(value)
+            defaults[name] = (
+                f"{{% set refused %}}{rule}{{% endset %}}"
+                f"{{{{ {fallback} if refused | trim else {wanted} }}}}"
+            )
+    return defaults
+
+
+@contextmanager
+def _rendering_shown(progress: Progress, name: str) -> Iterator[None]:
+    """Hold `progress` while copier writes the files, after its questions: run_copy asks and
+    renders in one call, so the step is wrapped where copier's Worker renders."""
+    from copier._main import Worker  # copier has no hook between asking and rendering
+
+    render = Worker._render_template
+
+    def shown(worker: Worker) -> None:
+        with progress(f"Rendering the {name} template"):
+            render(worker)
+
+    Worker._render_template = shown  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        Worker._render_template = render  # type: ignore[method-assign]
+
+
+@contextmanager
+def _validation_messages_wrapped() -> Iterator[None]:
+    """A refused answer's message under copier's prompt wraps onto more lines: prompt_toolkit's
+    toolbar for it is one line high and cuts a long message at the terminal's edge."""
+    from prompt_toolkit.filters import has_validation_error
+    from prompt_toolkit.layout import ConditionalContainer, Window
+    from prompt_toolkit.widgets import ValidationToolbar
+
+    # The module: `prompt_toolkit.shortcuts.prompt` as an attribute is its function.
+    session = importlib.import_module("prompt_toolkit.shortcuts.prompt")
+
+    class Wrapped(ValidationToolbar):
+        def __init__(self, show_position: bool = False) -> None:
+            super().__init__(show_position)
+            window = Window(self.control, wrap_lines=True, dont_extend_height=True)
+            self.container = ConditionalContainer(window, filter=has_validation_error)
+
+    session.ValidationToolbar = Wrapped  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        session.ValidationToolbar = ValidationToolbar  # type: ignore[attr-defined]
 
 
 # Copier's ways of rejecting an answer, reworded into stackwise's one-line style.
@@ -538,6 +647,30 @@ _COPIER_ANSWER_ERRORS = (
         "no answer for {name}: pass --data {name}=VALUE",
     ),
 )
+
+
+def _unseen_default(
+    error: ValueError,
+    template: TemplateInfo,
+    given: Mapping[str, Any],
+    user_defaults: Mapping[str, str],
+    folder: str,
+) -> str:
+    """For a refused answer nobody typed (a default, with --defaults or --no-input): where it
+    came from and the flag that replaces it; empty when the answer was given."""
+    match = re.search(r"question '(?P<name>[^']+)'", str(error))
+    name = match["name"] if match else None
+    question = next((q for q in template.all_questions() if q.name == name), None)
+    if question is None or name in given:
+        return ""
+    source = "the template's default"
+    if name in user_defaults:
+        source = "the default from your git identity or the team configuration"
+    elif "{{" in str(question.default):
+        source = "a default worked out from your other answers"
+        if re.search(r"_folder_name|project_name", str(question.default)):
+            source = f"the default made from the directory name {folder!r}"
+    return f" ({source}: pass -d {name}=VALUE)"
 
 
 def jinja_error(template_name: str, error: TemplateError) -> str:

@@ -250,6 +250,28 @@ CATALOGUE = [
     Case("email-at-only", flask("author_email=@"), "'@' is not an email address"),
     Case("email-no-domain", flask("author_email=ada@"), "is not an email address"),
     Case("email-line-break", flask("author_email=a@b.c\nBcc: x@y.z"), "author email must be one"),
+    Case("email-no-name", flask("author_email=@b"), "'@b' is not an email address"),
+    Case("email-two-ats", flask("author_email=a@b@c"), "'a@b@c' is not an email address"),
+    # a default nobody typed: the line says where it came from and the flag that replaces it
+    Case(
+        "slug-from-the-folder-name",
+        new("!!!", "-f", "flask"),
+        "the slug must not be empty (the default made from the directory name '!!!': "
+        "pass -d project_slug=VALUE)",
+    ),
+    Case(
+        "slug-from-a-digit-folder-name",
+        new("2024", "-f", "django"),
+        "(the default made from the directory name '2024': pass -d project_slug=VALUE)",
+    ),
+    Case(
+        "email-from-the-git-identity",
+        new("svc", "-f", "fastapi"),
+        "'@' is not an email address: write name@domain (the default from your git identity "
+        "or the team configuration: pass -d author_email=VALUE)",
+        setup=answers_file("[user]\n\temail = @\n", "gitconfig"),
+        env={"GIT_CONFIG_GLOBAL": "gitconfig", "GIT_CONFIG_NOSYSTEM": "1"},
+    ),
     # answers files
     Case("answers-file-missing", (*flask(), "--answers-file", "absent.yml"), "does not exist"),
     Case(

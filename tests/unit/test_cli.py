@@ -40,12 +40,21 @@ def test_recommend_json_for_scripts(run_cli) -> None:  # type: ignore[no-untyped
     assert any("Swagger" in reason for reason in payload["ranking"][0]["reasons"])
 
 
-def test_recommend_table_shows_reasons_for_and_against(run_cli) -> None:  # type: ignore[no-untyped-def]
-    result = run_cli("recommend", "--use-case", "web-app", "--need", "admin")
+def test_recommend_explain_shows_reasons_for_and_against(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("recommend", "--use-case", "web-app", "--need", "admin", "--explain")
 
     assert result.exit_code == 0
     assert "Django (recommended)" in result.stdout
     assert "Flask-Admin" in result.stdout
+
+
+def test_recommend_ranks_one_line_per_framework_best_first(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("recommend", "--use-case", "web-app", "--need", "admin")
+
+    ranked = [line.split()[:3] for line in result.stdout.splitlines() if line[:3].strip().isdigit()]
+    assert ranked[0] == ["1", "Django", "5"]
+    assert [rank for rank, _, _ in ranked] == ["1", "2", "3"]
+    assert "Django fits best" in result.stdout
 
 
 def test_compare_shows_every_framework_and_the_published_figures(run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -64,8 +64,9 @@ def test_interactive_new_recommends_then_renders_the_chosen_framework(tmp_path: 
     child.send(DOWN * 3 + SPACE + ENTER)  # fourth need: generated API docs
     child.expect("team already know")
     child.send(ENTER)  # no preference
-    child.expect(r"FastAPI \(recommended\)")
+    child.expect(r" 1  (\x1b\[[0-9;]*m)*FastAPI")  # first in the ranking
     child.expect("Which framework")
+    child.expect(r"FastAPI \(recommended\)")
     child.send(ENTER)  # accept the recommendation
 
     accept_copier_defaults(child, SHARED_QUESTIONS)
@@ -98,7 +99,7 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     child.send(DOWN + ENTER)  # the second-ranked framework for a web app: Flask
     accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database"])
     child.expect("Extensions")
-    child.send(DOWN * 6 + SPACE + ENTER)  # add the seventh choice, cors, to the defaults
+    child.send(DOWN * 6 + SPACE + ENTER)  # add the seventh choice, cors, to the pre-filled ones
     child.expect("Created Flask project")
     child.expect(pexpect.EOF)
     child.close()
@@ -106,7 +107,8 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     assert child.exitstatus == 0
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert answers["framework"] == "flask"
-    assert answers["extensions"] == ["sqlalchemy", "migrate", "wtf", "cors"]
+    # A web application on Flask starts with users (login) on top of the template's defaults.
+    assert answers["extensions"] == ["sqlalchemy", "migrate", "login", "wtf", "cors"]
 
 
 def test_ctrl_c_at_a_question_exits_cleanly(tmp_path: Path) -> None:
@@ -153,3 +155,51 @@ def test_team_locks_are_not_asked_and_team_defaults_are_offered(tmp_path: Path) 
     answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
     assert (answers["license"], answers["auth"]) == ("Apache-2.0", "none")
     assert answers["author_name"] == "Platform Team"
+
+
+def test_a_team_configuration_still_asks_what_is_being_built(tmp_path: Path) -> None:
+    config = tmp_path / "team.toml"
+    config.write_text('[chooser]\nteam_knows = "flask"\n')
+    destination = tmp_path / "live-scores"
+    child = spawn_new(destination, "--no-git", "--no-lock", config=config)
+
+    child.expect("What are you building")
+    child.send(DOWN * 8 + ENTER)  # the ninth use case: real-time / WebSockets
+    child.expect("What does it need")
+    child.send(ENTER)
+    child.expect("team already know")
+    # The team configuration's answer, highlighted for Enter to accept.
+    child.expect(r"» (\x1b\[[0-9;]*m)*Flask")
+    child.send(ENTER)
+    child.expect("Which framework")
+    child.send(ENTER)  # the recommendation: FastAPI, the guide's pick for real-time
+    child.expect("Pre-filled for what you are building: websockets=true")
+    accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database", *FASTAPI_QUESTIONS])
+    child.expect("Created FastAPI project")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["framework"], answers["websockets"]) == ("fastapi", True)
+
+
+def test_a_pre_filled_choice_the_user_rules_out_gives_way_at_its_question(tmp_path: Path) -> None:
+    destination = tmp_path / "back-office"
+    child = spawn_new(destination, "-f", "fastapi", "--need", "admin", "--no-git", "--no-lock")
+
+    child.expect("Pre-filled for what you are building: admin=sqladmin")
+    accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database"])
+    child.expect("Authentication")
+    child.send(DOWN + ENTER)  # None: no users, so the pre-filled SQLAdmin cannot work
+    child.expect("Admin UI")
+    child.expect("no users to log in")  # SQLAdmin is shown greyed out, with the reason
+    child.send(ENTER)
+    accept_copier_defaults(child, FASTAPI_QUESTIONS[2:])
+    child.expect("Not switched on .*: admin=sqladmin")
+    child.expect(pexpect.EOF)
+    child.close()
+
+    assert child.exitstatus == 0
+    answers = yaml.safe_load((destination / ".copier-answers.yml").read_text())
+    assert (answers["auth"], answers["admin"]) == ("none", "none")

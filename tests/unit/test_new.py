@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stackwise.cli import _uv_command
 from tests.conftest import REPO_ROOT
 
 
@@ -30,11 +31,19 @@ def git(project: Path, *args: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("framework", "entry_point"),
-    [("django", "manage.py"), ("flask", "wsgi.py"), ("fastapi", "app/main.py")],
+    ("framework", "entry_point", "start"),
+    [
+        (
+            "django",
+            "manage.py",
+            "uv run python manage.py migrate && uv run python manage.py runserver",
+        ),
+        ("flask", "wsgi.py", "uv run flask db upgrade && uv run flask run --debug"),
+        ("fastapi", "app/main.py", "uv run alembic upgrade head && uv run uvicorn app.main:app"),
+    ],
 )
 def test_new_with_defaults_renders_a_committed_project(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path, framework: str, entry_point: str
+    run_cli, tmp_path, framework: str, entry_point: str, start: str
 ) -> None:
     destination = tmp_path / "order-service"
     result = run_cli("new", str(destination), "--framework", framework, "--defaults")
@@ -46,7 +55,12 @@ def test_new_with_defaults_renders_a_committed_project(  # type: ignore[no-untyp
     assert answers["project_slug"] == "order_service"
     assert git(destination, "log", "--format=%s") == "Generate project with stackwise"
     assert git(destination, "status", "--porcelain") == ""
-    assert re.search(r"^  \S*uv sync && \S*uv run pytest$", result.stdout, re.M), result.stdout
+    # Next steps start the app as its README says, migrations first (with the uv on PATH).
+    steps = "\n".join(
+        result.stdout.replace(_uv_command(), "uv").split("Next steps")[1].splitlines()[1:]
+    )
+    assert f"  uv sync && {start}" in steps, steps
+    assert re.search(r"^  uv run pytest\b", steps, re.M), steps
 
 
 def test_new_without_a_reachable_index_warns_and_still_commits(  # type: ignore[no-untyped-def]
