@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
@@ -155,20 +156,57 @@ def guide_options(
     return options
 
 
-def switched_on(
-    options: Mapping[str, Any], template: TemplateInfo, defaults: Mapping[str, str] | None = None
-) -> list[str]:
-    """`name=value` of each of the guide's `options` that changes the default (the team's,
-    else the template's), for people to read."""
-    chosen = normalise_answers(options, template)
-    standard = normalise_answers(
-        {q.name: q.default for q in template.all_questions() if q.name in chosen}, template
-    )
-    return [
-        f"{name}={typed_text(options[name])}"
-        for name, text in chosen.items()
-        if text != (defaults or {}).get(name, standard[name])
-    ]
+@dataclass(frozen=True)
+class Suggestions:
+    """The guide's answers for what is being built (`guide_options`), beside the answers given
+    and locked (which win over them) and the defaults they replace."""
+
+    guide: dict[str, Any]  # every answer the guide gives the template
+    template: TemplateInfo
+    given: dict[str, str]  # --data, the answers file and the team's locks
+    defaults: dict[str, str]  # the team's
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The guide's answers that pre-fill the questions: those not given or locked."""
+        return {name: value for name, value in self.guide.items() if name not in self.given}
+
+    def switched_on(self, recorded: Mapping[str, Any] | None = None) -> list[str]:
+        """`name=value` of the pre-filled answers that change a default; given the answers a
+        project `recorded`, of those it took."""
+        if recorded is None:
+            chosen = self.options
+        else:
+            chosen = {
+                name: value for name, value in self.guide.items() if recorded.get(name) == value
+            }
+        return [f"{name}={typed_text(chosen[name])}" for name in self._changing_defaults(chosen)]
+
+    def not_switched_on(self, recorded: Mapping[str, Any]) -> list[str]:
+        """`name=value` of the guide's answers the project did not take (given otherwise,
+        locked, changed at the prompt), each with its choice's rule where that refused it."""
+        from jinja2.sandbox import SandboxedEnvironment
+
+        missed = {name: value for name, value in self.guide.items() if recorded.get(name) != value}
+        questions = {q.name: q for q in self.template.all_questions()}
+        said = []
+        for name in self._changing_defaults(missed):
+            rule = questions[name].rule_for(missed[name])
+            why = SandboxedEnvironment().from_string(rule).render(recorded).strip() if rule else ""
+            said.append(f"{name}={typed_text(missed[name])}" + (f" ({why})" if why else ""))
+        return said
+
+    def _changing_defaults(self, options: Mapping[str, Any]) -> list[str]:
+        """The names in `options` whose value is not the default (the team's, else the
+        template's)."""
+        chosen = normalise_answers(options, self.template)
+        standard = normalise_answers(
+            {q.name: q.default for q in self.template.all_questions() if q.name in chosen},
+            self.template,
+        )
+        return [
+            name for name, text in chosen.items() if text != self.defaults.get(name, standard[name])
+        ]
 
 
 def _fits(question: Question, value: Any) -> bool:

@@ -4,7 +4,7 @@ team's own copier templates registered in its configuration."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +34,17 @@ class Question:
     choices: tuple[str, ...]
     multiselect: bool = False  # the answer is a list of choices
     type: str = "str"  # copier's type: str, bool, int, float, yaml, json
-    # A choice's own validator, by value: text when the other answers rule the choice out.
-    choice_rules: Mapping[str, str] = field(default_factory=dict)
+    # A choice's own validator, as (value, validator): text when other answers rule it out.
+    choice_rules: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The answers a person can type: the choices, or true and false for a yes/no."""
+        return self.choices or (("true", "false") if self.type == "bool" else ())
+
+    def rule_for(self, value: Any) -> str | None:
+        """The validator of the choice `value`, if it has one of its own."""
+        return dict(self.choice_rules).get(str(value))
 
     @property
     def default_text(self) -> str:
@@ -107,11 +116,11 @@ def _questions_in(specs: Mapping[str, Any]) -> list[Question]:
             continue
         choices = spec.get("choices", ())
         values = list(choices.values() if isinstance(choices, dict) else choices)
-        rules = {
-            str(v["value"]): v["validator"]
+        rules = tuple(
+            (str(v["value"]), v["validator"])
             for v in values
             if isinstance(v, dict) and "validator" in v
-        }
+        )
         questions.append(
             Question(
                 name=name,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stackwise.errors import UnknownChoiceError
@@ -131,4 +131,9 @@ def recommend(requirements: Requirements, guide: Guide) -> Recommendation:
     tie_order = {name: index for index, name in enumerate(guide.scoring.tie_order)}
     ranked = [_rank_one(name, requirements, guide) for name in guide.frameworks]
     ranked.sort(key=lambda r: (-r.score, tie_order.get(r.framework, len(tie_order)), r.framework))
+    first, second = ranked[0], ranked[1]
+    if first.score == second.score and first.score > 0:  # say why the first of equals leads
+        label = guide.frameworks[second.framework].label
+        why = f"Level with {label}; a tie goes to the more general framework."
+        ranked[0] = replace(first, reasons=(*first.reasons, why))
     return Recommendation(tuple(ranked))

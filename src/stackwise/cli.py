@@ -31,6 +31,7 @@ from stackwise.errors import EXIT_FAILURE, EXIT_USAGE, Interrupted, StackwiseErr
 from stackwise.guide import Guide, load_guide
 
 if TYPE_CHECKING:
+    from stackwise.answers import Suggestions
     from stackwise.catalog import Question
     from stackwise.config import TeamConfig
     from stackwise.lifecycle import UpdateSummary
@@ -48,8 +49,8 @@ err = Console(stderr=True)
 
 @contextmanager
 def progress(label: str) -> Iterator[None]:
-    """A spinner on stderr while a slow step runs. Only on a terminal: a pipe, a log or
-    `--json` output gets nothing from it."""
+    """A spinner on stderr while a slow step runs, only when stderr is a terminal: stdout
+    (`--json` included) never gets it, and a redirected stderr or a log neither."""
     if not err.is_terminal:
         yield
         return
@@ -97,7 +98,7 @@ def _complete_data(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]
     if key not in questions:
         return []
     question = questions[key][0]
-    choices = question.choices or (("true", "false") if question.type == "bool" else ())
+    choices = question.offered
     done, _, last = value.rpartition(",") if question.multiselect else ("", "", value)
     before = f"{key}={done}," if done else f"{key}="
     taken = set(done.split(","))
@@ -239,13 +240,6 @@ def _explained_table(recommendation: Recommendation, guide: Guide) -> Table:
     return table
 
 
-def _recommended_options(requirements: Requirements, framework: str) -> dict[str, Any]:
-    """The built-in template's answers the guide gives for what is being built."""
-    from stackwise.answers import guide_options
-
-    return guide_options(requirements, framework, builtin_templates()[framework])
-
-
 @app.command("recommend")
 def recommend_command(
     ctx: typer.Context,
@@ -258,18 +252,16 @@ def recommend_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Recommend a framework for what you are building, with reasons."""
-    from stackwise.answers import switched_on
-
     guide = load_guide()
     config = _team_config(ctx)
     requirements = _requirements(use_case, need, team_knows, config)
     recommendation = recommend(requirements, guide)
     ranking = recommendation.ranking
-    options = {r.framework: _recommended_options(requirements, r.framework) for r in ranking}
+    suggested = {r.framework: _suggestions(requirements, r.framework, config) for r in ranking}
     if as_json:
         report = recommendation.to_dict()
         for entry in report["ranking"]:
-            entry["options"] = options[entry["framework"]]
+            entry["options"] = suggested[entry["framework"]].options
         report["team_config"] = str(config.path) if config.path else None
         report["team_templates"] = {
             name: entry.framework or entry.extends for name, entry in config.templates.items()
@@ -284,7 +276,10 @@ def recommend_command(
     for line in _team_lines(config, guide):
         out.print(line, soft_wrap=True)  # a path is not cut across lines
     if requirements.is_empty:
-        out.print("Say what you are building (--use-case, --need) for a reasoned answer.")
+        guide_words = (("--use-case", guide.use_cases), ("--need", guide.needs))
+        out.print("Say what you are building for a reasoned answer:")
+        for flag, values in guide_words:
+            out.print(f"  {flag}: {', '.join(values)}", highlight=False)
         return
     # The command that makes the project, copy-paste ready: what was asked goes with it, so the
     # guide's options for it are pre-filled.
@@ -296,8 +291,7 @@ def recommend_command(
     more = "" if explain else " Every reason: add --explain."
     out.print(f"{label} fits best.{more} To create it:")
     out.print(f"  {shlex.join(words)}", soft_wrap=True, markup=False)
-    template = builtin_templates()[recommendation.recommended]
-    if changed := switched_on(options[recommendation.recommended], template):
+    if changed := suggested[recommendation.recommended].switched_on():
         out.print(f"which switches on {', '.join(changed)}.", markup=False)
 
 
@@ -364,13 +358,14 @@ def templates_command(
                 "extends": t.base.name if t.base else None,
                 "options": {
                     q.name: {
-                        "default": _effective_default(q, config)[0],
-                        "default_from": _effective_default(q, config)[1],
+                        "default": default,
+                        "default_from": source,
                         "locked": q.name in config.locked,
                         "template_default": q.default,
                         "choices": list(q.choices),
                     }
                     for q in t.all_questions()
+                    for default, source in [_effective_default(q, config)]
                 },
             }
             for t in templates.values()
@@ -381,7 +376,7 @@ def templates_command(
         title = f"{template.name} {template.version} ({_kind(template)})"
         table = Table(title=title, title_justify="left")
         table.add_column("Option (--data KEY=VALUE)")
-        table.add_column("Default")
+        table.add_column("Default", overflow="fold")  # a list default is read whole
         table.add_column("Choices")
         table.add_column("Meaning")
         for q in template.all_questions():
@@ -389,8 +384,7 @@ def templates_command(
             default = "(computed)" if "{{" in str(value) else typed_text(value)
             if source != "template":
                 default += f" ({source})"  # the team's: what `new` starts from, or must use
-            choices = q.choices or (("true", "false") if q.type == "bool" else ())
-            table.add_row(q.name, default, ", ".join(choices), _help_for(q, template.framework))
+            table.add_row(q.name, default, ", ".join(q.offered), _help_for(q, template.framework))
         out.print(table)
     if config.path is not None:
         out.print(
@@ -491,7 +485,7 @@ def new_command(
 ) -> None:
     """Create a project: recommend a framework, ask its questions, render it."""
     from stackwise import prompt
-    from stackwise.answers import answer_text, team_answers
+    from stackwise.answers import answer_text
     from stackwise.catalog import template_for, template_named
     from stackwise.render import (
         NewProject,
@@ -509,6 +503,11 @@ def new_command(
     config = _team_config(ctx)
     answers = read_answers_file(answers_file) if answers_file else {}
     answers.update(parse_data(data or []))
+    given_framework = parse_data(data or []).get("framework")
+    if given_framework and framework not in (None, "auto", given_framework):
+        raise UsageError(
+            f"--data framework={given_framework} contradicts --framework {framework}; give one"
+        )
     if "framework" in answers:  # an answers file may name it; --framework wins
         framework = framework or answer_text(answers.pop("framework"))
     template = template_named(template_name, config) if template_name else None
@@ -543,20 +542,29 @@ def new_command(
             out.print(f"Using {label}, the recommendation for your input.")
         else:
             out.print(f"Using {label}, the most general choice (--use-case/--need refine it).")
+    elif recommendation.ranking[0].reasons and framework != recommendation.recommended:
+        picked = guide.frameworks[recommendation.recommended].label
+        out.print(
+            f"The recommendation for your input is {picked} (`stackwise recommend --explain` "
+            f"says why); making a {guide.frameworks[framework].label} project, as asked.",
+            soft_wrap=True,
+            highlight=False,
+        )
 
     if template is None:
         template = template_for(framework, config)
         if not template.is_builtin:
             out.print(f"Using the team template {template.name} {template.version}.")
-    team_data, team_defaults = team_answers(config, template, answers)
-    suggested = _guide_suggestions(requirements, template, team_data, team_defaults, interactive)
+    suggested = _suggestions(requirements, framework, config, answers, template)
+    if interactive and (changed := suggested.switched_on()):
+        out.print(f"Pre-filled for what you are building: {', '.join(changed)}.", soft_wrap=True)
     rendered = new_project(
         NewProject(
             destination=destination,
             template=template,
-            data=team_data,
-            defaults={k: v for k, v in team_defaults.items() if k not in suggested},
-            suggested=suggested,
+            data=suggested.given,
+            defaults=suggested.defaults,
+            suggested=suggested.options,
             prompt=interactive,
             pretend=pretend,
             git=not no_git,
@@ -576,7 +584,15 @@ def new_command(
     label = guide.frameworks[framework].label
     where = escape(str(rendered.destination))
     out.print(f"[green]Created[/green] {label} project [bold]{where}[/bold]", soft_wrap=True)
-    _say_switched_on(rendered.answers, suggested, template, team_defaults)
+    if changed := suggested.switched_on(rendered.answers):
+        out.print(f"Switched on for what you are building: {', '.join(changed)}.", soft_wrap=True)
+    if left := suggested.not_switched_on(rendered.answers):
+        out.print(
+            "Not switched on (an answer, a team lock or a choice's rule decided otherwise): "
+            f"{', '.join(left)}.",
+            soft_wrap=True,
+            highlight=False,
+        )
     if rendered.lock and (warning := rendered.lock.warning()):
         _warn(warning)
     if rendered.replaced:
@@ -611,44 +627,22 @@ def next_steps(destination: Path, start: str | None, uv: str) -> list[str]:
     return steps
 
 
-def _guide_suggestions(
+def _suggestions(
     requirements: Requirements,
-    template: TemplateInfo,
-    given: dict[str, str],
-    defaults: dict[str, str],
-    interactive: bool,
-) -> dict[str, Any]:
-    """The template answers the guide gives for what is being built, less those given (answers
-    and a team's locks win); on a terminal, said before the questions they pre-fill."""
-    from stackwise.answers import guide_options, switched_on
+    framework: str,
+    config: TeamConfig,
+    given: dict[str, Any] | None = None,
+    template: TemplateInfo | None = None,
+) -> Suggestions:
+    """The guide's answers for what is being built, for the template `new` renders for
+    `framework`, under the team configuration's defaults and locks."""
+    from stackwise.answers import Suggestions, guide_options, team_answers
+    from stackwise.catalog import template_for
 
+    template = template or template_for(framework, config)
+    answers, defaults = team_answers(config, template, given or {})
     options = guide_options(requirements, template.framework, template, defaults)
-    suggested = {name: value for name, value in options.items() if name not in given}
-    if interactive and (changed := switched_on(suggested, template, defaults)):
-        out.print(f"Pre-filled for what you are building: {', '.join(changed)}.", soft_wrap=True)
-    return suggested
-
-
-def _say_switched_on(
-    answers: dict[str, Any],
-    suggested: dict[str, Any],
-    template: TemplateInfo,
-    defaults: dict[str, str],
-) -> None:
-    """What the guide's suggestions became in the project: taken, or not (an answer ruled a
-    choice out, or the user changed it at its question)."""
-    from stackwise.answers import switched_on
-
-    taken = {name: value for name, value in suggested.items() if answers.get(name) == value}
-    missed = {name: value for name, value in suggested.items() if name not in taken}
-    if changed := switched_on(taken, template, defaults):
-        out.print(f"Switched on for what you are building: {', '.join(changed)}.", soft_wrap=True)
-    if left := switched_on(missed, template, defaults):
-        out.print(
-            f"Not switched on (your answers rule it out or changed it): {', '.join(left)}.",
-            soft_wrap=True,
-            highlight=False,
-        )
+    return Suggestions(options, template, answers, defaults)
 
 
 def _confirm_overwrite(replaced: list[str]) -> bool:
@@ -693,6 +687,7 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show a project's template, version, answers, and the files its owner changed."""
+    from stackwise.answers import typed_text
     from stackwise.lifecycle import status
 
     config = _team_config(ctx)
@@ -732,7 +727,7 @@ def status_command(
             newer = " (update not finished: files in conflict)"
         table.add_row("Template", f"{layer.source} {layer.version}{newer}")
     for name, value in state.answers.items():
-        table.add_row(f"  {name}", str(value))
+        table.add_row(f"  {name}", typed_text(value))
     changes = [f"{how:<8} {name}" for name, how in state.changed_by_owner.items()]
     table.add_row("Changed by you", "\n".join(changes) or "nothing")
     if state.conflicts:

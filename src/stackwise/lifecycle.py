@@ -668,6 +668,7 @@ def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]
                 overwrite=True,
                 conflict="inline",
                 quiet=True,
+                settings=copier.Settings(),  # as `new`: the user's copier settings play no part
                 # The built-in template's migrations (file moves between versions) are
                 # stackwise's own commands; plain copier asks for --trust to run them.
                 unsafe=layer.trusted,
@@ -732,6 +733,7 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
                         vcs_ref=layer.version or None,
                         unsafe=layer.trusted,
                         exclude=store.NEVER_RENDERED,
+                        settings=copier.Settings(),  # as `new` and `update`
                         skip_tasks=True,  # status only reads
                     )
             except ProcessExecutionError:

@@ -40,7 +40,7 @@ def ask_requirements(guide: Guide, known: Requirements) -> Requirements:
     )
     needs = _ask(
         questionary.checkbox(
-            "What does it need? (space to tick, enter when done)",
+            "What does it need?",  # questionary says how to tick
             choices=[Choice(n.label, value=key) for key, n in guide.needs.items()],
         )
     )

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -300,7 +301,8 @@ def _render_layers(
             layer,
             destination,
             layer_data,
-            {**identity, **request.defaults},
+            # The guide's suggestion replaces a team default (guide_options builds on it).
+            {**identity, **_without(request.defaults, request.suggested)},
             request,
             pretend=pretend,
             over_base=layer is not template.layers()[0],
@@ -532,7 +534,7 @@ def _copy(
     try:
         with (
             store.redirected_to_store(),
-            _rendering_shown(progress, template.name),
+            _checked_then_shown(progress, template.name),
             _validation_messages_wrapped(),
         ):
             copier.run_copy(
@@ -550,7 +552,7 @@ def _copy(
                 exclude=store.NEVER_RENDERED,
                 cleanup_on_error=False,  # _staging cleans up, including parents it created
                 # Also keeps the user's own copier settings out of stackwise's projects.
-                settings=copier.Settings(defaults=_guarded(template, request.suggested)),
+                settings=copier.Settings(defaults=_guarded(template, request)),
             )
     except (KeyboardInterrupt, CopierAnswersInterrupt):
         raise Interrupted("interrupted; nothing was written") from None
@@ -562,7 +564,9 @@ def _copy(
     except ValueError as error:
         message = answer_error(error)
         if not request.prompt:
-            message += _unseen_default(error, template, data, user_defaults, destination.name)
+            message += _unseen_default(
+                error, template, data, user_defaults, request.suggested, destination.name
+            )
         raise InvalidAnswerError(message) from None
     except CopierError as error:
         raise RenderError(f"rendering failed: {' '.join(str(error).split())}") from None
@@ -572,36 +576,55 @@ def _copy(
         raise RenderError(f"rendering failed: {error.strerror}: {error.filename}") from None
 
 
-def _guarded(template: TemplateInfo, suggested: Mapping[str, Any]) -> dict[str, Any]:
-    """`suggested` as copier's settings defaults, which copier renders with the answers so far:
-    a choice with a rule of its own (FastAPI's admin needs auth=jwt) becomes an expression that
-    falls back to the template's default where the rule refuses it, instead of a default copier
-    would refuse after the user's other answers."""
+def _without(mapping: Mapping[str, str], names: Mapping[str, Any]) -> dict[str, str]:
+    return {key: value for key, value in mapping.items() if key not in names}
+
+
+def _guarded(template: TemplateInfo, request: NewProject) -> dict[str, Any]:
+    """The guide's suggestions as copier's settings defaults, which copier renders with the
+    answers so far: a choice with a rule of its own (FastAPI's admin needs auth=jwt) becomes an
+    expression that falls back to the default it replaced (the team's, else the template's)
+    where the rule refuses it, instead of a default copier would refuse after the other answers."""
     questions = {q.name: q for q in template.all_questions()}
-    defaults = dict(suggested)
-    for name, value in suggested.items():
-        if name in questions and (rule := questions[name].choice_rules.get(str(value))):
-            fallback, wanted = json.dumps(questions[name].default), json.dumps(value)
+    defaults = dict(request.suggested)
+    for name, value in request.suggested.items():
+        if name in questions and (rule := questions[name].rule_for(value)):
+            fallback = request.defaults.get(name, questions[name].default)
+            literal = "none" if fallback is None else json.dumps(fallback)
             defaults[name] = (
                 f"{{% set refused %}}{rule}{{% endset %}}"
-                f"{{{{ {fallback} if refused | trim else {wanted} }}}}"
+                f"{{{{ {literal} if refused | trim else {json.dumps(value)} }}}}"
             )
     return defaults
 
 
 @contextmanager
-def _rendering_shown(progress: Progress, name: str) -> Iterator[None]:
-    """Hold `progress` while copier writes the files, after its questions: run_copy asks and
-    renders in one call, so the step is wrapped where copier's Worker renders."""
+def _checked_then_shown(progress: Progress, name: str) -> Iterator[None]:
+    """Between copier's questions and its render: check every answer against its question's
+    validator, then hold `progress` while the files are written. Copier runs no validator on a
+    select or yes/no prompt, so a prompted answer is checked here as --data is before asking;
+    run_copy asks and renders in one call, so this wraps where copier's Worker renders."""
     from copier._main import Worker  # copier has no hook between asking and rendering
+    from copier._user_data import Question
 
     render = Worker._render_template
 
-    def shown(worker: Worker) -> None:
+    def checked_then_shown(worker: Worker) -> None:
+        for var_name, details in worker.template.questions_data.items():
+            if "validator" in details and var_name in worker.answers.user:
+                question = Question(
+                    answers=worker.answers,
+                    context=worker._render_context(),
+                    jinja_env=worker.jinja_env,
+                    settings=worker.settings,
+                    var_name=var_name,
+                    **details,
+                )
+                question.validate_answer(worker.answers.user[var_name])  # ValueError if refused
         with progress(f"Rendering the {name} template"):
             render(worker)
 
-    Worker._render_template = shown  # type: ignore[method-assign,assignment]
+    Worker._render_template = checked_then_shown  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
@@ -610,14 +633,18 @@ def _rendering_shown(progress: Progress, name: str) -> Iterator[None]:
 
 @contextmanager
 def _validation_messages_wrapped() -> Iterator[None]:
-    """A refused answer's message under copier's prompt wraps onto more lines: prompt_toolkit's
-    toolbar for it is one line high and cuts a long message at the terminal's edge."""
+    """A refused answer's message under copier's prompt wraps onto more lines instead of being
+    cut at the terminal's edge: it is broken into lines of the terminal's width (a checkbox
+    shows it in a toolbar that never wraps), and a text prompt's toolbar for it, one line high
+    in prompt_toolkit, grows to hold them."""
+    import copier._main as copier_main
     from prompt_toolkit.filters import has_validation_error
     from prompt_toolkit.layout import ConditionalContainer, Window
     from prompt_toolkit.widgets import ValidationToolbar
 
     # The module: `prompt_toolkit.shortcuts.prompt` as an attribute is its function.
     session = importlib.import_module("prompt_toolkit.shortcuts.prompt")
+    ask = copier_main.unsafe_prompt  # type: ignore[attr-defined]
 
     class Wrapped(ValidationToolbar):
         def __init__(self, show_position: bool = False) -> None:
@@ -625,11 +652,27 @@ def _validation_messages_wrapped() -> Iterator[None]:
             window = Window(self.control, wrap_lines=True, dont_extend_height=True)
             self.container = ConditionalContainer(window, filter=has_validation_error)
 
+    def wrapping(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def wrapped(answer: Any) -> Any:
+            verdict = check(answer)
+            width = shutil.get_terminal_size().columns - 1
+            return verdict if verdict is True else textwrap.fill(str(verdict), width)
+
+        return wrapped
+
+    def ask_wrapped(questions: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
+        for question in questions:
+            if callable(check := question.get("validate")):
+                question["validate"] = wrapping(check)
+        return ask(questions, *args, **kwargs)
+
     session.ValidationToolbar = Wrapped  # type: ignore[attr-defined]
+    copier_main.unsafe_prompt = ask_wrapped  # type: ignore[attr-defined,assignment]
     try:
         yield
     finally:
         session.ValidationToolbar = ValidationToolbar  # type: ignore[attr-defined]
+        copier_main.unsafe_prompt = ask  # type: ignore[attr-defined]
 
 
 # Copier's ways of rejecting an answer, reworded into stackwise's one-line style.
@@ -654,6 +697,7 @@ def _unseen_default(
     template: TemplateInfo,
     given: Mapping[str, Any],
     user_defaults: Mapping[str, str],
+    suggested: Mapping[str, Any],
     folder: str,
 ) -> str:
     """For a refused answer nobody typed (a default, with --defaults or --no-input): where it
@@ -664,7 +708,9 @@ def _unseen_default(
     if question is None or name in given:
         return ""
     source = "the template's default"
-    if name in user_defaults:
+    if name in suggested:
+        source = "the value pre-filled for your use case and needs"
+    elif name in user_defaults:
         source = "the default from your git identity or the team configuration"
     elif "{{" in str(question.default):
         source = "a default worked out from your other answers"

@@ -197,8 +197,8 @@ HUGE = "x" * 10_000
 
 CATALOGUE = [
     # slugs
-    Case("slug-keyword", new("class", "-f", "flask"), "'class' would shadow a Python keyword"),
-    Case("slug-framework", new("django", "-f", "django"), "'django' would shadow"),
+    Case("slug-keyword", flask("project_slug=class"), "'class' would shadow a Python keyword"),
+    Case("slug-framework", flask("project_slug=flask"), "'flask' would shadow"),
     Case("slug-test", flask("project_slug=test"), "'test' would shadow"),
     Case("slug-stdlib", flask("project_slug=json"), "'json' would shadow"),
     Case("slug-dot-dot", flask("project_slug=../evil"), "not a valid package name"),
@@ -254,15 +254,10 @@ CATALOGUE = [
     Case("email-two-ats", flask("author_email=a@b@c"), "'a@b@c' is not an email address"),
     # a default nobody typed: the line says where it came from and the flag that replaces it
     Case(
-        "slug-from-the-folder-name",
-        new("!!!", "-f", "flask"),
-        "the slug must not be empty (the default made from the directory name '!!!': "
-        "pass -d project_slug=VALUE)",
-    ),
-    Case(
-        "slug-from-a-digit-folder-name",
-        new("2024", "-f", "django"),
-        "(the default made from the directory name '2024': pass -d project_slug=VALUE)",
+        "name-from-a-long-folder-name",
+        new("n" * 101, "-f", "flask"),
+        "the project name must be at most 100 characters (the default made from the directory "
+        f"name '{'n' * 101}': pass -d project_name=VALUE)",
     ),
     Case(
         "email-from-the-git-identity",

@@ -146,3 +146,11 @@ def test_every_requested_need_is_explained_for_every_framework(requirements: Req
             native = ranked.framework in GUIDE.needs[need].native
             text = GUIDE.needs[need].has if native else GUIDE.needs[need].lacks
             assert text[ranked.framework] in explained
+
+
+def test_a_tie_says_why_the_first_of_equals_leads() -> None:
+    ranking = recommend(Requirements(use_case="microservice"), GUIDE).ranking
+
+    assert ranking[0].score == ranking[1].score
+    assert ranking[0].reasons[-1] == "Level with FastAPI; a tie goes to the more general framework."
+    assert not any("Level with" in reason for reason in ranking[1].reasons)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stackwise.answers import guide_options, normalise_answers
+from stackwise.answers import guide_options
 from stackwise.catalog import builtin_templates
 from stackwise.chooser import Requirements
 from stackwise.guide import load_guide
@@ -101,10 +101,9 @@ def test_every_combination_the_guide_can_pre_fill_is_one_the_template_accepts(
     framework: str, options: dict[str, Any], tmp_path: Path
 ) -> None:
     template = TEMPLATES[framework]
-    data = normalise_answers(options, template)
 
     # Pretend mode: copier asks and checks every answer and renders, and nothing is written.
-    new_project(NewProject(tmp_path / "shop", template, defaults=data, pretend=True))
+    new_project(NewProject(tmp_path / "shop", template, suggested=options, pretend=True))
 
     assert not (tmp_path / "shop").exists()
 
@@ -174,6 +173,26 @@ def test_data_and_team_locks_win_over_what_the_guide_pre_fills(  # type: ignore[
         False,
     )
     assert "Switched on" not in result.stdout  # nothing the guide offered was taken
+    assert "decided otherwise): websockets=true, admin=sqladmin." in result.stdout
+
+
+def test_recommend_under_a_team_configuration_names_only_what_new_would_switch_on(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path: Path
+) -> None:
+    config = tmp_path / "team.toml"
+    config.write_text('[locked]\nwebsockets = false\n\n[defaults]\nauth = "none"\n')
+
+    shown = run_cli("--config", str(config), "recommend", "--use-case", "realtime", "-n", "admin")
+    as_json = run_cli(
+        "--config", str(config), "recommend", "--use-case", "realtime", "-n", "admin", "--json"
+    )
+
+    assert shown.exit_code == as_json.exit_code == 0
+    # The lock wins over websockets=true; auth=jwt replaces the team's default for the admin.
+    assert "which switches on auth=jwt, admin=sqladmin." in shown.stdout
+    ranking = json.loads(as_json.stdout)["ranking"]
+    fastapi = next(entry for entry in ranking if entry["framework"] == "fastapi")
+    assert fastapi["options"] == {"auth": "jwt", "admin": "sqladmin"}
 
 
 def test_recommend_says_what_the_recommended_project_switches_on(run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -299,3 +299,17 @@ def test_a_list_in_an_answers_file_reaches_the_template(run_cli, tmp_path) -> No
     )
 
     assert extensions == ["cors", "limiter"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "slug"),
+    [("2024", "app_2024"), ("!!!", "project"), ("flask", "flask_app"), ("My Shop", "my_shop")],
+)
+def test_the_slug_made_from_any_folder_name_is_one_the_template_takes(  # type: ignore[no-untyped-def]
+    run_cli, tmp_path, folder: str, slug: str
+) -> None:
+    result = run_cli("new", str(tmp_path / folder), "-f", "flask", "--defaults", "--no-git")
+
+    assert result.exit_code == 0, result.stderr
+    answers = yaml.safe_load((tmp_path / folder / ".copier-answers.yml").read_text())
+    assert answers["project_slug"] == slug

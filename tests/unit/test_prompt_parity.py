@@ -89,8 +89,9 @@ class Typist:
 
         def watched(answer: Any) -> Any:
             verdict = validate(answer)
-            if verdict is not True:
-                self.refusal = re.sub(r"^Validation error for question '[^']+': ", "", verdict)
+            if verdict is not True:  # wrapped to the terminal's width: read as one line
+                said = " ".join(verdict.split())
+                self.refusal = re.sub(r"^Validation error for question '[^']+': ", "", said)
             return verdict
 
         return watched

@@ -217,23 +217,41 @@ def test_templates_database_help_fits_the_framework() -> None:
     assert "sqlalchemy" in helps["flask"]
 
 
-def test_copier_yml_helps_fit_the_prompt_line() -> None:
-    # copier's prompt cuts the line that holds the help at the terminal's edge.
-    questions = yaml.safe_load(
-        (Path(__file__).parents[2] / "copier.yml").read_text().split("\n---\n")[0]
-    )
-    for name, spec in questions.items():
-        if isinstance(spec, dict) and "help" in spec:
-            for framework in GUIDE.frameworks:
-                shown = JINJA.from_string(spec["help"]).render(framework=framework)
-                assert len(shown) <= 77, (name, framework, shown)
+def test_every_question_and_choice_fits_the_prompt_line() -> None:
+    # copier's prompt cuts the line that holds the help, and each choice, at the terminal's
+    # edge; a choice is drawn after 5 columns of cursor and tick box.
+    root = Path(__file__).parents[2]
+    specs = yaml.safe_load((root / "copier.yml").read_text().split("\n---\n")[0])
+    for path in root.glob("templates/*/questions.yml"):
+        specs.update(yaml.safe_load(path.read_text()))
+    for name, spec in specs.items():
+        if not isinstance(spec, dict):
+            continue
+        for framework in GUIDE.frameworks:
+            shown = JINJA.from_string(spec.get("help", "")).render(framework=framework)
+            assert len(shown) <= 77, (name, framework, shown)
+        choices = spec.get("choices", {})
+        for label in choices if isinstance(choices, dict) else ():
+            assert len(label) <= 75, (name, label)
+
+
+class AnsweringScreen(pyte.Screen):
+    """A screen that answers the program's questions to the terminal (the cursor position
+    prompt_toolkit asks for), as a real terminal does: without them it never draws a
+    checkbox's validation message."""
+
+    child: pexpect.spawn
+
+    def write_process_input(self, data: str) -> None:
+        self.child.send(data)
 
 
 def terminal(*args: str, cwd: Path) -> tuple[pexpect.spawn, pyte.Screen, pyte.ByteStream]:
     """`stackwise ARGS` on an 80x24 terminal, drawn as the terminal would draw it."""
-    screen = pyte.Screen(80, 24)
-    env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "80"}
-    child = pexpect.spawn(
+    screen = AnsweringScreen(80, 24)
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80"}
+    env.pop("PROMPT_TOOLKIT_NO_CPR", None)
+    screen.child = pexpect.spawn(
         sys.executable,
         ["-m", "stackwise.cli", *args],
         env=env,
@@ -241,7 +259,7 @@ def terminal(*args: str, cwd: Path) -> tuple[pexpect.spawn, pyte.Screen, pyte.By
         dimensions=(24, 80),
         timeout=60,
     )
-    return child, screen, pyte.ByteStream(screen)
+    return screen.child, screen, pyte.ByteStream(screen)
 
 
 def shown(child: pexpect.spawn, stream: pyte.ByteStream, screen: pyte.Screen, text: str) -> str:
@@ -270,7 +288,26 @@ def test_a_refused_email_s_message_wraps_instead_of_being_cut(tmp_path: Path, em
     child.sendintr()
     child.close()
 
-    assert f"'{email}' is not an email address: write name@domain" in display.replace("\n", "")
+    assert f"'{email}' is not an email address: write name@domain" in " ".join(display.split())
+
+
+def test_a_refused_checkbox_answer_s_message_wraps_instead_of_being_cut(tmp_path: Path) -> None:
+    child, screen, stream = terminal("new", "svc", "-f", "flask", cwd=tmp_path)
+    for question in ["Project name", "Python package", "One-line", "Author name", "Author email"]:
+        shown(child, stream, screen, question)
+        child.send("\r")
+    for question in ["Licence", "Oldest Python", "Database"]:
+        shown(child, stream, screen, question)
+        child.send("\r")
+    shown(child, stream, screen, "Extensions")
+    child.send(" \r")  # untick sqlalchemy, the first choice, and keep migrate: refused
+
+    display = shown(child, stream, screen, "leave the other out")
+    child.sendintr()
+    child.close()
+
+    message = "migrate needs sqlalchemy: add it or leave the other out"
+    assert f"'extensions': {message}" in " ".join(display.split())
 
 
 def test_interactive_new_shows_the_short_ranking_before_asking(tmp_path: Path) -> None:
