@@ -647,8 +647,25 @@ def _run_update(
                 _update_layer(path, layer, target, asked)
         else:
             _update_layer(path, layer, target, asked)
+        _refuse_changed_answers(path, layer, asked)
     if len(layers) > 1:
         store.git(["reset", "--quiet", start], cwd=path)
+
+
+def _refuse_changed_answers(path: Path, layer: Layer, asked: Mapping[str, str]) -> None:
+    """An update changes no answer nobody asked it to. Copier quietly replaces a recorded
+    answer that the answers given (or the new version) rule out with its default: FastAPI's
+    admin=sqladmin becomes none after auth=none, and the admin's files go."""
+    from stackwise.answers import typed_text
+
+    now = recorded(path / layer.answers_file)
+    for name, before in layer.answers.items():
+        if name not in asked and name in now and now[name] != before:
+            raise InvalidAnswerError(
+                f"the update would change {name} from {typed_text(before)} to "
+                f"{typed_text(now[name])}, which the answers given or the new version rule "
+                f"out; pass -d {name}={typed_text(now[name])} (or another value) to change it"
+            )
 
 
 def _update_layer(path: Path, layer: Layer, target: str, data: Mapping[str, str]) -> None:

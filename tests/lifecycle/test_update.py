@@ -406,3 +406,25 @@ def test_status_shows_conflicts_an_update_left_and_what_to_do(
     assert report["next"] == "resolve the <<<<<<< markers, `git add` the files, then commit"
     assert "In conflict" in table and "update not finished" in table, table
     assert "(newest)" not in table
+
+
+def test_an_update_changes_no_recorded_answer_nobody_asked_it_to(
+    versions: TemplateVersions, run_cli
+) -> None:  # type: ignore[no-untyped-def]
+    version = versions.release("17.0.0")
+    project = versions.generate(version, "fastapi", auth="jwt", admin="sqladmin")
+    before = tree_digest(project)
+
+    refused = run_cli("update", str(project), "--to", version, "-d", "auth=none")
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "stackwise: error: the update would change admin from sqladmin to none, which the "
+        "answers given or the new version rule out; pass -d admin=none (or another value) to "
+        "change it\n"
+    )
+    assert tree_digest(project) == before
+
+    both = run_cli("update", str(project), "--to", version, "-d", "auth=none", "-d", "admin=none")
+    assert both.exit_code == 0, both.stderr
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert (answers["auth"], answers["admin"]) == ("none", "none")
