@@ -256,12 +256,10 @@ def recommend_command(
     config = _team_config(ctx)
     requirements = _requirements(use_case, need, team_knows, config)
     recommendation = recommend(requirements, guide)
-    ranking = recommendation.ranking
-    suggested = {r.framework: _suggestions(requirements, r.framework, config) for r in ranking}
     if as_json:
         report = recommendation.to_dict()
         for entry in report["ranking"]:
-            entry["options"] = suggested[entry["framework"]].options
+            entry["options"] = _suggestions(requirements, entry["framework"], config).options
         report["team_config"] = str(config.path) if config.path else None
         report["team_templates"] = {
             name: entry.framework or entry.extends for name, entry in config.templates.items()
@@ -291,7 +289,7 @@ def recommend_command(
     more = "" if explain else " Every reason: add --explain."
     out.print(f"{label} fits best.{more} To create it:")
     out.print(f"  {shlex.join(words)}", soft_wrap=True, markup=False)
-    if changed := suggested[recommendation.recommended].switched_on():
+    if changed := _suggestions(requirements, recommendation.recommended, config).switched_on():
         out.print(f"which switches on {', '.join(changed)}.", markup=False)
 
 
@@ -502,8 +500,9 @@ def new_command(
 
     config = _team_config(ctx)
     answers = read_answers_file(answers_file) if answers_file else {}
-    answers.update(parse_data(data or []))
-    given_framework = parse_data(data or []).get("framework")
+    given = parse_data(data or [])
+    answers.update(given)
+    given_framework = given.get("framework")
     if given_framework and framework not in (None, "auto", given_framework):
         raise UsageError(
             f"--data framework={given_framework} contradicts --framework {framework}; give one"

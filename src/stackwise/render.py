@@ -56,8 +56,8 @@ class NewProject:
     # Asked with the files (relative paths) the render would replace; True lets it replace them.
     overwrite: Callable[[list[str]], bool] = field(default=lambda replaced: False)
     progress: Progress = nullcontext
-    # The guide's answers for what is being built (typed): they pre-fill below `defaults`, and
-    # one whose choice the other answers rule out gives way to the template's default.
+    # The guide's answers for what is being built (typed): they pre-fill in place of
+    # `defaults`, and one whose choice the other answers rule out gives way to the default.
     suggested: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -610,11 +610,12 @@ def _checked_then_shown(progress: Progress, name: str) -> Iterator[None]:
     render = Worker._render_template
 
     def checked_then_shown(worker: Worker) -> None:
+        context = worker._render_context()  # every answer is in: one context serves them all
         for var_name, details in worker.template.questions_data.items():
             if "validator" in details and var_name in worker.answers.user:
                 question = Question(
                     answers=worker.answers,
-                    context=worker._render_context(),
+                    context=context,
                     jinja_env=worker.jinja_env,
                     settings=worker.settings,
                     var_name=var_name,
