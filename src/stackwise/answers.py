@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from stackwise.catalog import builtin_templates
+from stackwise.catalog import builtin_templates, shown_text
 from stackwise.config import ConfigError, LockedAnswerError
 from stackwise.errors import InvalidAnswerError
 from stackwise.guide import load_guide
@@ -185,14 +185,12 @@ class Suggestions:
     def not_switched_on(self, recorded: Mapping[str, Any]) -> list[str]:
         """`name=value` of the guide's answers the project did not take (given otherwise,
         locked, changed at the prompt), each with its choice's rule where that refused it."""
-        from jinja2.sandbox import SandboxedEnvironment
-
         missed = {name: value for name, value in self.guide.items() if recorded.get(name) != value}
         questions = {q.name: q for q in self.template.all_questions()}
         said = []
         for name in self._changing_defaults(missed):
             rule = questions[name].rule_for(missed[name])
-            why = SandboxedEnvironment().from_string(rule).render(recorded).strip() if rule else ""
+            why = (shown_text(rule, recorded) or "").strip() if rule else ""
             said.append(f"{name}={typed_text(missed[name])}" + (f" ({why})" if why else ""))
         return said
 

@@ -88,6 +88,18 @@ class TemplateInfo:
         return frozenset(q.name for q in self.all_questions())
 
 
+def shown_text(text: str, context: Mapping[str, Any]) -> str | None:
+    """A template's Jinja text (a help, a choice's rule) rendered for a person to read, or None
+    where it needs more than core Jinja (a team template may use copier's own filters)."""
+    from jinja2 import TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        return SandboxedEnvironment().from_string(text).render(context)
+    except TemplateError:
+        return None
+
+
 def builtin_root() -> Path:
     """The directory holding copier.yml: inside the installed package, or the source checkout."""
     packaged = Path(__file__).parent / "template"

@@ -396,13 +396,9 @@ def _help_for(question: Question, framework: str) -> str:
     """A question's help as copier shows it to that framework's users (help may be Jinja)."""
     if "{" not in question.help:
         return question.help
-    from jinja2 import Environment, TemplateError
+    from stackwise.catalog import shown_text
 
-    try:
-        jinja = Environment()  # noqa: S701 - text for a terminal, not a page
-        return jinja.from_string(question.help).render(framework=framework)
-    except TemplateError:  # a team template's help may use copier's own filters
-        return question.help
+    return shown_text(question.help, {"framework": framework}) or question.help
 
 
 def _effective_default(question: Question, config: TeamConfig) -> tuple[Any, str]:
