@@ -25,7 +25,16 @@ SHARED_QUESTIONS = [
     "Licence",
     "Oldest Python",
 ]
-FASTAPI_QUESTIONS = ["Authentication", "Admin UI", "WebSocket", "model-inference", "Background"]
+# Asked of every project with users, after the framework's own questions.
+ACCOUNT_QUESTIONS = ["Email verification", "Two-factor"]
+FASTAPI_QUESTIONS = [
+    "Authentication",
+    "Admin UI",
+    "WebSocket",
+    "model-inference",
+    "Background",
+    *ACCOUNT_QUESTIONS,
+]
 
 
 def accept_copier_defaults(child: pexpect.spawn, questions: list[str]) -> None:
@@ -100,6 +109,7 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database"])
     child.expect("Extensions")
     child.send(DOWN * 6 + SPACE + ENTER)  # add the seventh choice, cors, to the pre-filled ones
+    accept_copier_defaults(child, ACCOUNT_QUESTIONS)  # login is among them: it has users
     child.expect("Created Flask project")
     child.expect(pexpect.EOF)
     child.close()
@@ -195,7 +205,8 @@ def test_a_pre_filled_choice_the_user_rules_out_gives_way_at_its_question(tmp_pa
     child.expect("Admin UI")
     child.expect("no users to log in")  # SQLAdmin is shown greyed out, with the reason
     child.send(ENTER)
-    accept_copier_defaults(child, FASTAPI_QUESTIONS[2:])
+    # No users: no account questions either.
+    accept_copier_defaults(child, [q for q in FASTAPI_QUESTIONS[2:] if q not in ACCOUNT_QUESTIONS])
     child.expect("Not switched on .*: admin=sqladmin")
     child.expect(pexpect.EOF)
     child.close()

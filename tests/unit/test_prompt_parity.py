@@ -12,7 +12,7 @@ Run with `-rP` for the number of rows and pairs per template.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ class Decision:
     accepted: bool
     reason: str = ""  # why it was refused, as the user was told
     answers: Answers | None = None  # what copier renders with, when accepted
+    asked: frozenset[str] = frozenset()  # the questions the prompt showed (their `when` held)
 
 
 class Typist:
@@ -73,6 +74,7 @@ class Typist:
     def __init__(self, wanted: Answers) -> None:
         self.wanted = wanted
         self.refusal = ""  # what the prompt showed that stopped the typist
+        self.asked: set[str] = set()
 
     def __call__(self, questions: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
         question = dict(questions[0])
@@ -80,6 +82,7 @@ class Typist:
             question["validate"] = self._watched(question["validate"])
         with create_pipe_input() as keyboard, create_app_session(keyboard, DummyOutput()):
             if question["when"](kwargs.get("answers")):
+                self.asked.add(question["name"])
                 keyboard.send_text(self.keys(question))
             keyboard.close()
             return unsafe_prompt([question], **kwargs)  # copier's, by name in copier._main
@@ -160,7 +163,10 @@ def decided(request: NewProject, typist: Typist | None = None) -> Decision:
 
 def prompted(template: TemplateInfo, row: Answers, destination: Path) -> Decision:
     typist = Typist(answers_for(row, template))
-    return decided(NewProject(destination, template, prompt=True, git=False, lock=False), typist)
+    decision = decided(
+        NewProject(destination, template, prompt=True, git=False, lock=False), typist
+    )
+    return replace(decision, asked=frozenset(typist.asked))
 
 
 def typed(value: Any) -> str:
@@ -190,7 +196,9 @@ def disagreement(template: TemplateInfo, row: Answers, prompt: Decision, data: D
                 f"refused for different reasons: prompt {prompt.reason!r}, --data {data.reason!r}"
             )
         return ""
-    wanted = answers_for(row, template)
+    # A question whose `when` does not hold (the account questions of a project without users)
+    # is neither asked nor recorded, whatever the row says of it.
+    wanted = {n: v for n, v in answers_for(row, template).items() if n in prompt.asked}
     for decision in (prompt, data):
         assert decision.answers is not None
         recorded = {name: decision.answers.get(name) for name in wanted}
