@@ -13,9 +13,15 @@ a password guesser behind the proxy, two users, a stranger, and an untrusted pee
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
 import json
 import re
 import secrets
+import struct
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -46,6 +52,7 @@ from tests.templates.as_run import (
     local_services,
     serving_as_documented,
     serving_with_redis_fault,
+    silent_listener,
 )
 from tests.templates.combinations import (
     FLASK_EXTENSIONS,
@@ -62,6 +69,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
+from tests.templates.mail import Mailbox, links, smtp_server
 
 pytestmark = pytest.mark.templates
 
@@ -109,6 +117,10 @@ FIXED: list[Answers] = [
     {
         **HOSTILE_ANSWERS,
         "extensions": ["sqlalchemy", "migrate", "login", "wtf", "admin", "caching"],
+        # The account answers that are not the defaults: logging in waits for the emailed
+        # link, and asks for a code from an authenticator app.
+        "email_verification": "mandatory",
+        "mfa": True,
     },
     {"extensions": MICROSERVICE, "database": "postgres"},  # the database answer is unused
 ]
@@ -255,9 +267,13 @@ class Browser:
 
 
 def signed_up(base_url: str, email: str, address: str) -> Browser:
+    """A visitor who signed up and logged in (sign-up answers alike whether the email is taken
+    or not, so it never logs in itself; these rows do not wait for the emailed link)."""
     browser = Browser(base_url, address)
     status = browser.submit("/auth/register", email=email, password=PASSWORD, confirm=PASSWORD)
     assert status == 302, f"sign-up of {email}: {status}"
+    status = browser.submit("/auth/login", email=email, password=PASSWORD)
+    assert status == 302, f"log-in of {email}: {status}"
     return browser
 
 
@@ -483,3 +499,145 @@ def test_generated_flask_image_keeps_users_apart(
             ]
             assert statuses == [200, 200, 200], (fault, statuses)
             check_log_ins(served.base_url, fault, [(browsers[3], email, WRONG, 429)])
+
+
+# --- the account flows over HTTP, with the mail sent over SMTP as in production --------------
+
+# Every extension (Celery sends the mail from its worker, on PostgreSQL and Redis); and logging
+# in that waits for the emailed link and asks for a TOTP code (the hostile answers' row).
+ACCOUNT_FLOWS = {"all-postgres", "hostile-answers"}
+NEW_PASSWORD = secrets.token_urlsafe(16)
+KEY = re.compile(rb"Key: <code>([A-Z2-7]+)</code>")
+RECOVERY_CODE = re.compile(rb"<code>([0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4})</code>")
+
+
+def totp(secret: str, at: float) -> str:
+    """RFC 6238 as authenticator apps compute it: HMAC-SHA1 of the 30-second step, six digits."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}"
+
+
+def mailed_link(mailbox: Mailbox, to: str, after: int, base_url: str, prefix: str) -> str:
+    """The path of the first link under `prefix` in the next mail to `to`, a link on the host
+    the request came to."""
+    message = mailbox.wait_for(to, after=after)
+    host = urllib.parse.urlsplit(base_url).netloc
+    found = [link for link in links(message) if f"{host}{prefix}" in link]
+    assert found, (prefix, links(message))
+    return urllib.parse.urlsplit(found[0]).path
+
+
+def status_of(browser: Browser, path: str) -> int:
+    return browser.ask(path)[0]
+
+
+def check_account_flows(base_url: str, mailbox: Mailbox, answers: Mapping[str, object]) -> None:
+    """Sign up, the verification mail and its link (logging in waits for it where it is
+    mandatory), log in (turning two-factor on, with MFA); a reset request, its mail and link,
+    the new password; the used link and the old password refused; an unknown email answered
+    alike and mailed nothing; the new password logs in (with a recovery code, with MFA)."""
+    mandatory = answers.get("email_verification") == "mandatory"
+    mfa = answers.get("mfa") is True
+    email = f"Grace-{secrets.token_hex(4)}@Example.com"  # stored and mailed lower-cased
+    to = email.lower()
+    visitor = Browser(base_url, "198.51.100.30")
+
+    assert visitor.submit("/auth/register", email=email, password=PASSWORD, confirm=PASSWORD) == 302
+    verify = mailed_link(mailbox, to, 0, base_url, "/auth/verify/")
+    if mandatory:  # no log-in before the link is followed
+        sent = len(mailbox.messages)
+        assert visitor.submit("/auth/login", email=to, password=PASSWORD) == 200
+        mailbox.wait_for(to, after=sent)  # a fresh link
+    assert status_of(visitor, verify) == 302
+    assert visitor.submit("/auth/login", email=email, password=PASSWORD) == 302
+    assert status_of(visitor, "/account") == 200
+
+    if mfa:  # turn two-factor log-in on, as a person does with an authenticator app
+        page = visitor.ask("/auth/two-factor")[2]
+        found = KEY.search(page)
+        assert found and b"<svg" in page, page[:2000]
+        secret = found[1].decode()
+        confirmed = visitor.ask(
+            "/auth/two-factor",
+            "POST",
+            visitor.form("/auth/two-factor", code=totp(secret, time.time())),
+            **FORM,
+        )
+        assert confirmed[0] == 200, confirmed[2][:2000]
+        recovery = [code.decode() for code in RECOVERY_CODE.findall(confirmed[2])]
+        assert len(recovery) == 10
+    assert visitor.ask("/auth/logout", "POST", visitor.form("/account"), **FORM)[0] == 302
+
+    # A reset: the same answer for an unknown email, which is mailed nothing.
+    stranger = Browser(base_url, "198.51.100.31")
+    unknown = f"nobody-{secrets.token_hex(4)}@example.com"
+    before = len(mailbox.messages)
+    known_answer = stranger.ask(
+        "/auth/reset", "POST", stranger.form("/auth/reset", email=to), **FORM
+    )
+    unknown_answer = stranger.ask(
+        "/auth/reset", "POST", stranger.form("/auth/reset", email=unknown), **FORM
+    )
+    assert known_answer[0] == unknown_answer[0] == 302
+    assert known_answer[1]["location"] == unknown_answer[1]["location"]
+    reset = mailed_link(mailbox, to, before, base_url, "/auth/reset/")
+    assert status_of(stranger, reset) == 200
+    assert stranger.submit(reset, password=NEW_PASSWORD, confirm=NEW_PASSWORD) == 302
+    assert status_of(stranger, reset) == 400  # used: the password it was sent for changed
+    assert mailbox.sent_to(unknown) == []
+
+    # The old password is refused, the new one logs in (with a recovery code, once).
+    returning = Browser(base_url, "198.51.100.32")
+    assert returning.submit("/auth/login", email=to, password=PASSWORD) == 200
+    status, headers, _ = returning.ask(
+        "/auth/login",
+        "POST",
+        returning.form("/auth/login", email=to, password=NEW_PASSWORD),
+        **FORM,
+    )
+    assert status == 302
+    if mfa:
+        assert headers["location"].endswith("/auth/two-factor/code"), headers
+        assert status_of(returning, "/account") == 302  # not logged in before the code
+        assert returning.submit("/auth/two-factor/code", code=recovery[0]) == 302
+    assert status_of(returning, "/account") == 200
+
+
+def test_generated_flask_account_flows_run_over_smtp(
+    project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
+) -> None:
+    """The image served as documented, its mail sent to a real SMTP server on loopback (with
+    Celery, by the README's worker), and every account flow followed over HTTP. Then a mail
+    server that accepts connections and never answers: a sign-up still answers in time."""
+    if request.node.callspec.id not in ACCOUNT_FLOWS:
+        pytest.skip("the account flows run on: " + "; ".join(sorted(ACCOUNT_FLOWS)))
+    deployer = Deployer(services, image)
+    with smtp_server() as mailbox:
+        mail = {
+            "MAIL_SERVER": mailbox.host,
+            "MAIL_PORT": str(mailbox.port),
+            "MAIL_USE_TLS": "false",
+        }
+        workers = documented_services(project.path, image, deployer)
+        with contextlib.ExitStack() as running:
+            for worker in workers:
+                running.enter_context(image.start(worker.command, {**worker.env, **mail}))
+            with serving_as_documented(project.path, image, deployer, overrides=mail) as served:
+                check_account_flows(served.base_url, mailbox, project.answers)
+
+    with silent_listener() as port:
+        hung = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(port), "MAIL_USE_TLS": "false"}
+        with serving_as_documented(
+            project.path, image, deployer, release=False, overrides=hung
+        ) as served:
+            visitor = Browser(served.base_url, "198.51.100.40")
+            email = f"hung-{secrets.token_hex(4)}@example.com"
+            body = visitor.form("/auth/register", email=email, password=PASSWORD, confirm=PASSWORD)
+            check_cases(
+                served.base_url,
+                "the mail server hangs",
+                [Case("/auth/register", 302, "POST", visitor.headers(FORM), body)],
+            )
