@@ -5,8 +5,10 @@ Each combination is generated with `stackwise new` (rendered, locked, committed)
 clone passes its CI workflow as written (lint, format, mypy, migrations in sync, its own suite on
 the real PostgreSQL and Redis it uses); the image replayed from its Dockerfile runs the README's
 release command and serves production settings (HTTPS, HSTS, no debug pages, `check --deploy`
-clean, no start without a secret); every compose service (web, worker, beat) runs production
-settings and passes the healthcheck that applies to it; bandit, hadolint and actionlint pass.
+clean, no start without a secret) and carries an account through its life over a real SMTP
+server (sign-up, the verification link, log in, reset by mail); every compose service (web,
+worker, beat) runs production settings and passes the healthcheck that applies to it; bandit,
+hadolint and actionlint pass.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +67,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
+from tests.templates.mail import Mailbox, links, smtp_server
 
 pytestmark = pytest.mark.templates
 
@@ -102,6 +105,7 @@ MAXIMAL: Answers = {
     "cms": "wagtail",
     "database": "postgres",
     "login_by": "email",
+    "mfa": True,
     "sentry": True,
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
@@ -147,10 +151,14 @@ def test_generated_django_image_serves_production_as_built(
     with serving_as_documented(project.path, image, deployer) as served:
         check_production_web(served.base_url, "/")
         check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
-        status, headers, body = http_response(f"{served.base_url}/{admin_url}login/", HTTPS)
+        status, headers, body = http_response(f"{served.base_url}/accounts/login/", HTTPS)
         assert status == 200
         assert b"csrfmiddlewaretoken" in body
         assert "secure" in headers["set-cookie"].lower()  # production's CSRF_COOKIE_SECURE
+        # The admin logs in through the site's login (allauth's, throttled).
+        status, headers, _ = http_response(f"{served.base_url}/{admin_url}login/", HTTPS)
+        assert status == 302
+        assert headers["location"].startswith("/accounts/login/?next="), headers["location"]
 
     deploy_check = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
     completed = image.run(deploy_check, served.env)
@@ -268,26 +276,91 @@ def login_name(login_by: str, name: str) -> str:
     return name if login_by == "username" else f"{name}@example.com"
 
 
-def sign_up(base_url: str, login_by: str, fault: str = "") -> str:
-    """A new account, signed up and logged in over HTTP; returns its name."""
-    name = f"u{secrets.token_hex(4)}"
+VERIFICATION_SENT = "/accounts/confirm-email/"  # where sign-up leads while the address waits
+
+
+def mail_env(mailbox: Mailbox) -> dict[str, str]:
+    """The production mail settings (the README's DJANGO_EMAIL_*) pointing at `mailbox`; SMTP
+    even where an email service's API is chosen."""
+    return {
+        "DJANGO_EMAIL_BACKEND": "smtp",
+        "DJANGO_EMAIL_HOST": mailbox.host,
+        "DJANGO_EMAIL_PORT": str(mailbox.port),
+        "DJANGO_EMAIL_USE_TLS": "false",
+    }
+
+
+@contextmanager
+def mailing_to(
+    project: Generated, image: Image, deployer: Deployer, mailbox: Mailbox
+) -> Iterator[dict[str, str]]:
+    """The server's overrides that send its mail to `mailbox`. With Celery, account mail is sent
+    by the worker: one runs meanwhile, as the README starts it, with the same mail settings."""
+    env = mail_env(mailbox)
+    if not project.answers["celery"]:
+        yield env
+        return
+    services = documented_services(project.path, image, deployer)
+    worker = next(service for service in services if "worker" in service.command)
+    with image.start(worker.command, {**worker.env, **env}):
+        yield env
+
+
+def path_of(message_link: str) -> str:
+    return urllib.parse.urlsplit(message_link).path
+
+
+def link_to(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:
+    """The path of the link containing `part` in the first mail to `email` from `after` on."""
+    message = mailbox.wait_for(email, after=after, timeout=60)
+    found = [link for link in links(message) if part in link]
+    assert found, (part, links(message))
+    return path_of(found[0])
+
+
+def log_in(base_url: str, login: str, password: str, fault: str, status: int = 302) -> Visitor:
     visitor = Visitor(base_url)
-    visitor.send_form("/accounts/signup/", sign_up_form(login_by, name), fault or "sign-up", 302)
-    assert visitor.logged_in(), f"{fault}: signed up but not logged in"
+    form = {"login": login, "password": password}
+    visitor.send_form("/accounts/login/", form, fault or "log in", status)
+    return visitor
+
+
+def sign_up(base_url: str, login_by: str, fault: str = "", mailbox: Mailbox | None = None) -> str:
+    """A new account signed up over HTTP; returns its name. Where its address must be verified
+    first, the link mailed to `mailbox` is followed and the account logs in; without a mailbox
+    (the server's mail goes nowhere) the account is made, not verified."""
+    name = f"u{secrets.token_hex(4)}"
+    email = f"{name}@example.com"
+    visitor = Visitor(base_url)
+    after = len(mailbox.messages) if mailbox else 0
+    _, headers, _ = visitor.send_form(
+        "/accounts/signup/", sign_up_form(login_by, name), fault or "sign-up", 302
+    )
+    if headers["location"] != VERIFICATION_SENT:
+        assert visitor.logged_in(), f"{fault}: signed up but not logged in"
+        return name
+    assert not visitor.logged_in(), f"{fault}: logged in before the address was verified"
+    if mailbox is None:
+        return name
+    link = link_to(mailbox, email, "/accounts/confirm-email/", after)
+    Visitor(base_url).send_form(link, {}, fault or "verification link", 302)
+    assert log_in(base_url, login_name(login_by, name), PASSWORD, fault).logged_in()
     return name
 
 
 def guess(visitor: Visitor, account: str) -> int:
-    form = {"username": account, "password": "not-the-password"}
+    form = {"login": account, "password": "not-the-password"}
     return visitor.send_form("/accounts/login/", form)[0]
 
 
-def check_guessing_is_throttled(base_url: str, login_by: str) -> None:
+def check_guessing_is_throttled(base_url: str, login_by: str, mailbox: Mailbox) -> None:
     """Guessing one account's password from one address: 429 with Retry-After once the rate for
     that account from that address (5 a minute) is spent, while the owner logs in from another
     address, and another client to its own account. django-ratelimit counts in fixed windows:
     one may end during the guesses and start the count again."""
-    victim, other = (login_name(login_by, sign_up(base_url, login_by)) for _ in range(2))
+    victim, other = (
+        login_name(login_by, sign_up(base_url, login_by, mailbox=mailbox)) for _ in range(2)
+    )
     attacker = Visitor(base_url)
     statuses: list[int] = []
     for _ in range(2 * 5 + 1):
@@ -297,43 +370,25 @@ def check_guessing_is_throttled(base_url: str, login_by: str) -> None:
     assert statuses[-1] == 429, statuses
     assert statuses[:5] == [200] * 5, statuses
     attacker.send_form(
-        "/accounts/login/", {"username": victim, "password": PASSWORD}, "login guessing", 429
+        "/accounts/login/", {"login": victim, "password": PASSWORD}, "login guessing", 429
     )
-    owner = Visitor(base_url)  # the victim, from another X-Forwarded-For address
-    owner.send_form(
-        "/accounts/login/",
-        {"username": victim, "password": PASSWORD},
-        "login guessing, owner elsewhere",
-        302,
-    )
-    assert owner.logged_in()
-    bystander = Visitor(base_url)  # another X-Forwarded-For address, another account
-    bystander.send_form(
-        "/accounts/login/", {"username": other, "password": PASSWORD}, "login guessing", 302
-    )
-    assert bystander.logged_in()
+    # The victim, from another X-Forwarded-For address; another client, to its own account.
+    assert log_in(base_url, victim, PASSWORD, "login guessing, owner elsewhere").logged_in()
+    assert log_in(base_url, other, PASSWORD, "login guessing").logged_in()
 
 
-def check_session_on_every_worker(base_url: str, login_by: str) -> None:
+def check_session_on_every_worker(base_url: str, login_by: str, mailbox: Mailbox) -> None:
     """Logged in once, the session holds on ten requests, whichever worker answers each."""
-    name = sign_up(base_url, login_by, "two workers")
-    visitor = Visitor(base_url)
-    visitor.send_form(
-        "/accounts/login/",
-        {"username": login_name(login_by, name), "password": PASSWORD},
-        "two workers",
-        302,
-    )
+    name = sign_up(base_url, login_by, "two workers", mailbox)
+    visitor = log_in(base_url, login_name(login_by, name), PASSWORD, "two workers")
     assert [visitor.logged_in() for _ in range(10)] == [True] * 10
 
 
 # Redis shared by two workers (the README's deployment), and process memory in one worker without
 # REDIS_URL, SQLite; and Celery on that Redis, PostgreSQL, every login (site, admin, Wagtail, DRF
 # Basic).
-BAD_DAY = {
-    "defaults",
-    "api=drf-celery=True-cms=wagtail-database=postgres-login_by=email-sentry=True",
-}
+MAXIMAL_ID = row_id(MAXIMAL)
+BAD_DAY = {"defaults", MAXIMAL_ID}
 
 
 def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
@@ -346,19 +401,22 @@ def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
     login_by = str(answers["login_by"])
     deployer = Deployer(services, image)
 
-    with serving_as_documented(
-        project.path, image, deployer, overrides={"WEB_CONCURRENCY": "2"}
-    ) as served:  # the README's REDIS_URL: one count for both workers
-        check_session_on_every_worker(served.base_url, login_by)
-        check_guessing_is_throttled(served.base_url, login_by)
-        reset_email = f"{sign_up(served.base_url, login_by)}@example.com"
-    if not answers["celery"]:  # (Celery would send its tasks to a Redis of this machine)
-        # Without REDIS_URL, the counts are in the memory of the one worker gunicorn allows.
-        without_redis = {"REDIS_URL": "", "WEB_CONCURRENCY": "1"}
+    with ExitStack() as stack:  # the sign-ups' mail, read from a real SMTP server
+        mailbox = stack.enter_context(smtp_server())
+        mail = stack.enter_context(mailing_to(project, image, deployer, mailbox))
         with serving_as_documented(
-            project.path, image, deployer, release=False, overrides=without_redis
-        ) as served:
-            check_guessing_is_throttled(served.base_url, login_by)
+            project.path, image, deployer, overrides={**mail, "WEB_CONCURRENCY": "2"}
+        ) as served:  # the README's REDIS_URL: one count for both workers
+            check_session_on_every_worker(served.base_url, login_by, mailbox)
+            check_guessing_is_throttled(served.base_url, login_by, mailbox)
+            reset_email = f"{sign_up(served.base_url, login_by, mailbox=mailbox)}@example.com"
+        if not answers["celery"]:  # (Celery would send its tasks to a Redis of this machine)
+            # Without REDIS_URL, the counts are in the memory of the one worker gunicorn allows.
+            without_redis = {**mail, "REDIS_URL": "", "WEB_CONCURRENCY": "1"}
+            with serving_as_documented(
+                project.path, image, deployer, release=False, overrides=without_redis
+            ) as served:
+                check_guessing_is_throttled(served.base_url, login_by, mailbox)
 
     with ExitStack() as stack:
         port = stack.enter_context(silent_listener())
@@ -372,9 +430,9 @@ def test_generated_django_holds_up_on_a_bad_day_with_many_workers_and_users(
         )
         for email in (reset_email, "nobody@example.com"):
             reply = Visitor(served.base_url).send_form(
-                "/accounts/password_reset/", {"email": email}, "mail server hangs", 302
+                "/accounts/password/reset/", {"email": email}, "mail server hangs", 302
             )
-            assert reply[1]["location"] == "/accounts/password_reset/done/"
+            assert reply[1]["location"] == "/accounts/password/reset/done/"
 
     for hung in (False, True):
         with serving_with_redis_fault(project.path, image, deployer, hung=hung) as (
@@ -428,7 +486,59 @@ def check_untrusted_proxy_ignored_by_throttling(
         second = Visitor(served.base_url, https=False)  # another X-Forwarded-For address
         second.send_form(
             "/accounts/login/",
-            {"username": "nobody-else", "password": "x"},
+            {"login": "nobody-else", "password": "x"},
             "untrusted X-Forwarded-For",
             429,
         )
+
+
+# --- an account's life over a real SMTP server -------------------------------------------------
+
+ACCOUNT_LIFE = {"defaults", MAXIMAL_ID}  # each flow's code path; CI's time allows no more rows
+
+
+def test_generated_django_account_lives_through_its_mail_over_smtp(
+    project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
+) -> None:
+    """Served as documented, its mail sent over SMTP (by the Celery worker, with celery) to a
+    real server on loopback: sign up, the verification mail's link, log in and out; a reset
+    requested, its mailed link, the new password logs in and the old does not; the used link
+    refused; an unknown address answered as a known one."""
+    if request.node.callspec.id not in ACCOUNT_LIFE:
+        pytest.skip("the account's life over SMTP is proven on: " + "; ".join(sorted(ACCOUNT_LIFE)))
+    login_by = str({**DEFAULTS, **project.answers}["login_by"])
+    deployer = Deployer(services, image)
+    with ExitStack() as stack:
+        mailbox = stack.enter_context(smtp_server())
+        mail = stack.enter_context(mailing_to(project, image, deployer, mailbox))
+        served = stack.enter_context(
+            serving_as_documented(project.path, image, deployer, overrides=mail)
+        )
+        base_url = served.base_url
+        name = sign_up(base_url, login_by, "account life", mailbox)  # verified and logged in
+        login, email = login_name(login_by, name), f"{name}@example.com"
+
+        visitor = log_in(base_url, login, PASSWORD, "account life")
+        visitor.send_form("/accounts/logout/", {}, "log out", 302)
+        assert not visitor.logged_in()
+
+        after = len(mailbox.messages)
+        reset = Visitor(base_url).send_form("/accounts/password/reset/", {"email": email})
+        assert reset[1]["location"] == "/accounts/password/reset/done/"
+        link = link_to(mailbox, email, "/accounts/password/reset/key/", after)
+        browser = Visitor(base_url)
+        status, headers, _, _ = browser.request("GET", link)  # the key moves into the session
+        assert status == 302, status
+        new_password = secrets.token_urlsafe(16)
+        form = {"password1": new_password, "password2": new_password}
+        browser.send_form(headers["location"], form, "reset link", 302)
+
+        assert log_in(base_url, login, new_password, "new password").logged_in()
+        assert not log_in(base_url, login, PASSWORD, "old password", 200).logged_in()
+        status, _, body, _ = Visitor(base_url).request("GET", link)
+        assert status == 200 and b"invalid" in body, (status, body[:500])  # used: refused
+
+        unknown = Visitor(base_url).send_form(
+            "/accounts/password/reset/", {"email": f"nobody-{name}@example.com"}
+        )
+        assert (unknown[0], unknown[1]["location"]) == (reset[0], reset[1]["location"])

@@ -16,7 +16,14 @@ if not SECRET_KEY:
         "Set DJANGO_SECRET_KEY to run with local settings (copy .env.example to .env and "
         'set it: python -c "import secrets; print(secrets.token_urlsafe(50))").'
     )
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Mail printed to the console; DJANGO_EMAIL_HOST=localhost and DJANGO_EMAIL_PORT=1025 send it to
+# the compose file's Mailpit instead (its web UI: http://localhost:8025).
+if env("DJANGO_EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env("DJANGO_EMAIL_HOST")
+    EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=1025)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
