@@ -12,11 +12,17 @@ server holds up: with Redis down or hanging, items are still created (201) in ti
 answers at once and readiness names redis; with two workers a token works on either; password
 guessing is throttled per account and client, per account and per client (by the trusted
 proxy's X-Forwarded-For, and only its), and a stranger's guesses never lock the owner out; one
-user cannot change another's item and a stranger cannot write.
+user cannot change another's item and a stranger cannot write. The account flows run over HTTP
+against a real SMTP server on loopback, as deployed (SMTP_HOST from the README): sign up, the
+verification mail and its link, log in, refresh and its reuse refused, a reset mail, its link,
+the new password, the spent link refused; with mandatory verification and MFA too.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -26,6 +32,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +45,7 @@ from tests.templates.as_run import (
     Image,
     LocalServices,
     SettingsProbe,
+    build_image,
     check_cases,
     check_ci_workflow,
     check_database_lock,
@@ -53,6 +61,7 @@ from tests.templates.as_run import (
     http_get,
     http_response,
     local_services,
+    remove_image,
     serving_as_documented,
     serving_with_redis_fault,
 )
@@ -71,6 +80,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
+from tests.templates.mail import Mailbox, links, smtp_server
 from tests.templates.rooms import check_rooms_across_instances, check_rooms_as_documented
 
 pytestmark = pytest.mark.templates
@@ -268,7 +278,7 @@ def register(base_url: str, email: str) -> None:
     status, _, said = http_response(
         f"{base_url}/auth/register", {**HTTPS, **JSON}, timeout=15, method="POST", body=body
     )
-    assert status == 201, said
+    assert status == 202, said
 
 
 def log_in(base_url: str, email: str, password: str = PASSWORD, **headers: str) -> int:
@@ -514,3 +524,188 @@ def check_forwarded_for_ignored_from_an_untrusted_peer(
         ]
     # The peer's own count (earlier attempts in Redis may have started it): it runs out.
     assert tries[0] == 401 and tries[-1] == 429, tries
+
+
+# --- account mail over SMTP, as deployed -----------------------------------------------------
+
+# The defaults and every option at once; the mandatory-verification and MFA answers have a
+# project of their own below.
+ACCOUNT_MAIL = {
+    "defaults",
+    "admin=sqladmin-auth=jwt-background=celery-database=postgres-ml_serving=True-websockets=True",
+}
+# Where the links in mail point (PUBLIC_URL); the proof follows them on the served address.
+PUBLIC_URL = "https://api.example.test"
+
+
+def mail_settings(mailbox: Mailbox) -> dict[str, str]:
+    """What the README tells a deployer to set for mail, pointing at the loopback server."""
+    return {
+        "SMTP_HOST": mailbox.host,
+        "SMTP_PORT": str(mailbox.port),
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "noreply@example.test",
+        "PUBLIC_URL": PUBLIC_URL,
+    }
+
+
+def call(
+    base_url: str, path: str, method: str = "GET", body: object = None, **headers: str
+) -> tuple[int, dict[str, object]]:
+    """A JSON request behind the proxy: its status and JSON answer ({} when there is none)."""
+    data = json.dumps(body).encode() if body is not None else None
+    sent = {**HTTPS, **(JSON if body is not None else {}), **headers}
+    status, _, said = http_response(base_url + path, sent, timeout=15, method=method, body=data)
+    return status, (json.loads(said) if said.strip() else {})
+
+
+def token_login(
+    base_url: str, email: str, password: str, code: str | None = None, **headers: str
+) -> tuple[int, dict[str, object]]:
+    form = f"username={email}&password={password}" + (f"&totp_code={code}" if code else "")
+    sent = {**HTTPS, **FORM, **headers}
+    status, _, said = http_response(
+        f"{base_url}/auth/token", sent, timeout=15, method="POST", body=form.encode()
+    )
+    return status, json.loads(said)
+
+
+def follow(base_url: str, link: str, path: str) -> tuple[int, dict[str, object]]:
+    """Follow a mailed link on the served address, after checking where it points."""
+    assert link.startswith(f"{PUBLIC_URL}{path}?token="), link
+    return call(base_url, link.removeprefix(PUBLIC_URL))
+
+
+def totp(secret: str, at: float) -> str:
+    """The authenticator app's code (RFC 6238: SHA-1, 30 s, 6 digits) at time `at`."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, int(at // 30).to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return f"{(int.from_bytes(mac[offset : offset + 4], 'big') & 0x7FFFFFFF) % 10**6:06d}"
+
+
+def check_account_flow_over_smtp(
+    base_url: str, mailbox: Mailbox, *, mandatory: bool, mfa: bool
+) -> None:
+    """Sign up, verify by the mailed link, log in, refresh (a spent token is refused), reset the
+    password by the mailed link, log in with the new one; the spent link is refused, and an
+    unknown address gets the same answer and no mail."""
+    run = secrets.token_hex(4)
+    email, password, new_password = f"flow-{run}@example.com", PASSWORD, f"new-{PASSWORD}"
+    status, said = call(base_url, "/auth/register", "POST", {"email": email, "password": password})
+    assert status == 202, said
+    [verify] = links(mailbox.wait_for(email))
+    if mandatory:
+        assert token_login(base_url, email, password)[0] == 403
+    assert follow(base_url, verify, "/auth/verify-email")[0] == 200
+
+    status, tokens = token_login(base_url, email, password)
+    assert status == 200, tokens
+    status, rotated = call(
+        base_url, "/auth/refresh", "POST", {"refresh_token": tokens["refresh_token"]}
+    )
+    assert status == 200, rotated
+    reused = call(base_url, "/auth/refresh", "POST", {"refresh_token": tokens["refresh_token"]})
+    assert reused[0] == 401, reused
+    recovery: list[str] = []
+    if mfa:
+        bearer_header = {"Authorization": f"Bearer {rotated['access_token']}"}
+        status, enrolment = call(base_url, "/users/me/totp", "POST", **bearer_header)
+        assert status == 200, enrolment
+        secret = str(enrolment["secret"])
+        status, codes = call(
+            base_url,
+            "/users/me/totp/confirm",
+            "POST",
+            {"code": totp(secret, time.time())},
+            **bearer_header,
+        )
+        assert status == 200, codes
+        recovery = list(codes["recovery_codes"])  # type: ignore[call-overload]
+        assert token_login(base_url, email, password)[0] == 401  # the code is missing
+        status, said = token_login(base_url, email, password, totp(secret, time.time() + 30))
+        assert status == 200, said
+
+    unknown = call(
+        base_url, "/auth/forgot-password", "POST", {"email": f"nobody-{run}@example.com"}
+    )
+    before = len(mailbox.messages)
+    known = call(base_url, "/auth/forgot-password", "POST", {"email": email.upper()})
+    assert known == unknown and known[0] == 202, (known, unknown)
+    [reset] = links(mailbox.wait_for(email, after=before))
+    assert follow(base_url, reset, "/auth/reset-password")[0] == 200
+    token = reset.split("token=", 1)[1]
+    body = {"token": token, "new_password": new_password}
+    assert call(base_url, "/auth/reset-password", "POST", body)[0] == 200
+    code = recovery[0] if mfa else None
+    status, said = token_login(base_url, email, new_password, code)
+    assert status == 200, said
+    # From another client (by the proxy's X-Forwarded-For): this one has spent its five logins
+    # a minute on this account.
+    elsewhere = {"X-Forwarded-For": "198.51.100.9"}
+    old = token_login(base_url, email, password, recovery[1] if mfa else None, **elsewhere)
+    assert old[0] == 401, old
+    assert follow(base_url, reset, "/auth/reset-password")[0] == 400
+    again = {"token": token, "new_password": f"third-{PASSWORD}"}
+    assert call(base_url, "/auth/reset-password", "POST", again)[0] == 400
+    assert mailbox.sent_to(f"nobody-{run}@example.com") == []
+
+
+@contextmanager
+def serving_with_mail(
+    project: Generated, image: Image, deployer: Deployer, mailbox: Mailbox
+) -> Iterator[str]:
+    """The image's server, and its Celery worker when there is one (the mail goes through it),
+    with the mail settings the README names: the server's address."""
+    overrides = mail_settings(mailbox)
+    with ExitStack() as stack:
+        for worker in documented_services(project.path, image, deployer):
+            stack.enter_context(image.start(worker.command, {**worker.env, **overrides}))
+        served = stack.enter_context(
+            serving_as_documented(project.path, image, deployer, overrides=overrides)
+        )
+        yield served.base_url
+
+
+def test_generated_fastapi_image_sends_account_mail_over_smtp(
+    project: Generated, image: Image, services: LocalServices, request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.id not in ACCOUNT_MAIL:
+        pytest.skip("the account mail proof runs on: " + "; ".join(sorted(ACCOUNT_MAIL)))
+    answers = {**DEFAULTS, **project.answers}
+    assert answers["auth"] == "jwt"
+    deployer = Deployer(services, image)
+    with (
+        smtp_server() as mailbox,
+        serving_with_mail(project, image, deployer, mailbox) as base_url,
+    ):
+        check_account_flow_over_smtp(
+            base_url,
+            mailbox,
+            mandatory=answers.get("email_verification") == "mandatory",
+            mfa=answers.get("mfa") is True,
+        )
+
+
+@pytest.fixture(scope="module")
+def strict_accounts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Generated, Image]]:
+    """The defaults with mandatory email verification and two-factor login, and its image."""
+    destination = tmp_path_factory.mktemp("fastapi") / "strict"
+    generated = generate(
+        destination, {"framework": "fastapi", "email_verification": "mandatory", "mfa": True}
+    )
+    built = build_image(generated.path, tmp_path_factory.mktemp("image"))
+    yield generated, built
+    remove_image(built)
+
+
+def test_generated_fastapi_image_with_mandatory_verification_and_mfa_sends_account_mail(
+    strict_accounts: tuple[Generated, Image],
+) -> None:
+    generated, built = strict_accounts
+    with (
+        local_services(postgres=False, redis=True) as up,
+        smtp_server() as mailbox,
+        serving_with_mail(generated, built, Deployer(up, built), mailbox) as base_url,
+    ):
+        check_account_flow_over_smtp(base_url, mailbox, mandatory=True, mfa=True)
