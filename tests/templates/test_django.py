@@ -164,6 +164,9 @@ def test_generated_django_image_serves_production_as_built(
     completed = image.run(deploy_check, served.env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     check_refuses_without("DJANGO_SECRET_KEY", image, image.cmd, served.env)
+    # Mailed links are built on the site's documented address, never on a request's Host header.
+    check_refuses_without("DJANGO_SITE_URL", image, image.cmd, served.env)
+    check_refuses_without("DJANGO_DEFAULT_FROM_EMAIL", image, image.cmd, served.env)
     # The throttling counts live in the cache, shared by workers only in Redis.
     check_refuses_without("REDIS_URL", image, image.cmd, {**served.env, "WEB_CONCURRENCY": "3"})
     check_untrusted_proxy_is_ignored(project.path, image, services, "/")
@@ -310,12 +313,22 @@ def path_of(message_link: str) -> str:
     return urllib.parse.urlsplit(message_link).path
 
 
-def link_to(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:
-    """The path of the link containing `part` in the first mail to `email` from `after` on."""
+def full_link(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:
+    """The link containing `part` in the first mail to `email` from `after` on."""
     message = mailbox.wait_for(email, after=after, timeout=60)
     found = [link for link in links(message) if part in link]
     assert found, (part, links(message))
-    return path_of(found[0])
+    return found[0]
+
+
+def link_to(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:
+    """The path of the link containing `part` in the first mail to `email` from `after` on."""
+    return path_of(full_link(mailbox, email, part, after))
+
+
+# What the Deployer gives the README's DJANGO_SITE_URL: mailed links are built on it, never on
+# the host the request named (the server is reached at 127.0.0.1 on some port).
+DOCUMENTED_SITE_URL = "https://localhost"
 
 
 def log_in(base_url: str, login: str, password: str, fault: str, status: int = 302) -> Visitor:
@@ -525,7 +538,9 @@ def test_generated_django_account_lives_through_its_mail_over_smtp(
         after = len(mailbox.messages)
         reset = Visitor(base_url).send_form("/accounts/password/reset/", {"email": email})
         assert reset[1]["location"] == "/accounts/password/reset/done/"
-        link = link_to(mailbox, email, "/accounts/password/reset/key/", after)
+        mailed = full_link(mailbox, email, "/accounts/password/reset/key/", after)
+        assert mailed.startswith(DOCUMENTED_SITE_URL + "/"), mailed
+        link = path_of(mailed)
         browser = Visitor(base_url)
         status, headers, _, _ = browser.request("GET", link)  # the key moves into the session
         assert status == 302, status

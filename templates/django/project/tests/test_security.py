@@ -11,6 +11,8 @@ from pytest_django import Settings
 
 def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 60)
+    monkeypatch.setenv("DJANGO_SITE_URL", "https://example.com")
+    monkeypatch.setenv("DJANGO_DEFAULT_FROM_EMAIL", "noreply@example.com")
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "testserver")
     module = importlib.import_module("config.settings.production")
     return importlib.reload(module)

@@ -6,3 +6,6 @@ class UsersConfig(AppConfig):
     name = __name__.rpartition(".")[0]
     label = "users"
     verbose_name = "Users"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects its receivers)

@@ -2,6 +2,27 @@
 
 import django.db.models.functions.text
 from django.db import migrations, models
+from django.db.models.functions import Lower
+
+
+def refuse_addresses_differing_in_case(apps, schema_editor):
+    """Stops with the accounts to sort out, where the constraint below would stop with an
+    IntegrityError: earlier releases let two accounts have one address in different cases."""
+    User = apps.get_model("users", "User")
+    clashes = (
+        User.objects.exclude(email="")
+        .values(address=Lower("email"))
+        .annotate(accounts=models.Count("pk"))
+        .filter(accounts__gt=1)
+        .order_by("address")
+    )
+    addresses = [clash["address"] for clash in clashes]
+    if addresses:
+        raise RuntimeError(
+            "Some accounts share an email address in different cases, which this release "
+            "refuses (one account per address); merge or rename these accounts first: "
+            + ", ".join(addresses)
+        )
 
 
 class Migration(migrations.Migration):
@@ -10,6 +31,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(refuse_addresses_differing_in_case, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="user",
             constraint=models.UniqueConstraint(
