@@ -8,7 +8,7 @@ import email.policy
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -46,7 +46,7 @@ class Mailbox:
         with self._arrived:
             while True:
                 for message in self.messages[after:]:
-                    if to.lower() in str(message["To"]).lower():
+                    if _addressed_to(message, to):
                         return message
                 left = deadline - time.monotonic()
                 sent = [str(m["To"]) for m in self.messages]
@@ -55,7 +55,11 @@ class Mailbox:
 
     def sent_to(self, to: str) -> list[EmailMessage]:
         with self._arrived:
-            return [m for m in self.messages if to.lower() in str(m["To"]).lower()]
+            return [m for m in self.messages if _addressed_to(m, to)]
+
+
+def _addressed_to(message: EmailMessage, to: str) -> bool:
+    return to.lower() in str(message["To"]).lower()
 
 
 def body_text(message: EmailMessage) -> str:
@@ -79,3 +83,13 @@ def smtp_server() -> Iterator[Mailbox]:
         yield mailbox
     finally:
         controller.stop()
+
+
+def first_link(
+    mailbox: Mailbox, to: str, wanted: Callable[[str], bool], after: int = 0, timeout: float = 30
+) -> str:
+    """The first `wanted` link of the first mail to `to` from index `after` on."""
+    message = mailbox.wait_for(to, after=after, timeout=timeout)
+    found = [link for link in links(message) if wanted(link)]
+    assert found, links(message)
+    return found[0]

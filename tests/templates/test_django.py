@@ -67,7 +67,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
-from tests.templates.mail import Mailbox, links, smtp_server
+from tests.templates.mail import Mailbox, first_link, smtp_server
 
 pytestmark = pytest.mark.templates
 
@@ -315,10 +315,7 @@ def path_of(message_link: str) -> str:
 
 def full_link(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:
     """The link containing `part` in the first mail to `email` from `after` on."""
-    message = mailbox.wait_for(email, after=after, timeout=60)
-    found = [link for link in links(message) if part in link]
-    assert found, (part, links(message))
-    return found[0]
+    return first_link(mailbox, email, lambda link: part in link, after, timeout=60)
 
 
 def link_to(mailbox: Mailbox, email: str, part: str, after: int = 0) -> str:

@@ -69,7 +69,7 @@ from tests.templates.conftest import (
     generate,
     on_a_bad_day_only,
 )
-from tests.templates.mail import Mailbox, links, smtp_server
+from tests.templates.mail import Mailbox, first_link, smtp_server
 
 pytestmark = pytest.mark.templates
 
@@ -528,10 +528,8 @@ def totp(secret: str, at: float) -> str:
 def mailed_link(mailbox: Mailbox, to: str, after: int, prefix: str) -> str:
     """The path of the first link under `prefix` in the next mail to `to`: a link on SITE_URL,
     never on the host the request named."""
-    message = mailbox.wait_for(to, after=after)
-    found = [link for link in links(message) if link.startswith(SITE_URL + prefix)]
-    assert found, (prefix, links(message))
-    return found[0].removeprefix(SITE_URL)
+    link = first_link(mailbox, to, lambda link: link.startswith(SITE_URL + prefix), after)
+    return link.removeprefix(SITE_URL)
 
 
 def status_of(browser: Browser, path: str) -> int:
