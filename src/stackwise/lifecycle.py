@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -288,8 +289,8 @@ def _updated_copy(
                 _require_clean_git_tree(path)
             if data:
                 data = _checked_answers(data, layers, config)
-            with tempfile.TemporaryDirectory(prefix="stackwise-update-") as scratch:
-                clone = Path(scratch) / top.name
+            with _scratch_directory("stackwise-update-") as scratch:
+                clone = scratch / top.name
                 # --shared borrows the project's objects instead of copying them.
                 store.git(["clone", "--quiet", "--shared", "--no-checkout", str(top), str(clone)])
                 store.git(["checkout", "--quiet", head], cwd=clone)
@@ -298,6 +299,50 @@ def _updated_copy(
                 yield trial, _summary(path, trial, layers)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted; {path} is as it was") from None
+    except OSError as error:
+        if not _raised_while_interrupted(error):
+            raise
+        raise Interrupted(f"interrupted; {path} is as it was") from None
+
+
+@contextmanager
+def _scratch_directory(prefix: str) -> Iterator[Path]:
+    """A temporary directory that also holds every temporary file copier makes meanwhile, so
+    that one removal takes them all, whatever interrupts the work."""
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    outer = tempfile.tempdir
+    tempfile.tempdir = str(scratch)
+    try:
+        yield scratch
+    finally:
+        tempfile.tempdir = outer
+        _remove_patiently(scratch)
+
+
+def _remove_patiently(tree: Path, patience: float = 10.0) -> None:
+    """Remove a scratch tree. A git process that copier started outlives an interruption of
+    stackwise by a moment and may still write into the tree, so removal is tried again until
+    it succeeds or `patience` seconds have passed."""
+    deadline = time.monotonic() + patience
+    while tree.exists():
+        try:
+            shutil.rmtree(tree)
+        except OSError:
+            if time.monotonic() > deadline:
+                shutil.rmtree(tree, ignore_errors=True)
+                return
+            time.sleep(0.05)
+
+
+def _raised_while_interrupted(error: BaseException) -> bool:
+    """Whether `error` came from cleaning up after Ctrl-C, SIGTERM or SIGHUP (copier removes its
+    temporary directories while the git process it started may still be writing in them)."""
+    context = error.__context__
+    while context is not None:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        context = context.__context__
+    return False
 
 
 def _repository_of(path: Path) -> tuple[Path, str, str]:
