@@ -33,8 +33,10 @@ async def table_names(url: str) -> set[str]:
     return names
 
 
-async def test_upgrade_builds_the_models_and_check_finds_no_drift(database_url: str) -> None:
-    # No `app` fixture here, so the test database starts without tables.
+async def test_upgrade_builds_the_models_and_check_finds_no_drift(
+    empty_database_url: str,
+) -> None:
+    database_url = empty_database_url
     config = Config(ROOT / "alembic.ini")
     config.set_main_option("sqlalchemy.url", database_url)
     # Alembic runs an event loop of its own, so it runs in a thread beside the test's loop.
