@@ -53,16 +53,20 @@ def uv_cache() -> str:
     return os.environ["UV_CACHE_DIR"]
 
 
-def mypy_cache() -> str:
-    """A mypy cache for the generated projects this test worker checks one after another.
+def shared_mypy_cache(project: Path) -> dict[str, str]:
+    """MYPY_CACHE_DIR for the generated projects this test worker checks one after another.
 
     A fresh clone checks every installed library's types again (15 s of a 17 s mypy run); the
     rows of a template share their libraries, so a cache kept across them pays that once, as
     GitHub's cache action would across runs. mypy checks each module against its source's hash
     before it uses a cached result. One cache per worker: two mypy runs never write one at once.
+    Not for Django: django-stubs' plugin makes the cached stubs import one project's user model
+    (another row's slug then breaks mypy), and its cache key leaves out INSTALLED_APPS.
     """
+    if "mypy_django_plugin" in (project / "pyproject.toml").read_text():
+        return {}
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    return str(Path(uv_cache()).parent / "mypy" / worker)
+    return {"MYPY_CACHE_DIR": str(Path(uv_cache()).parent / "mypy" / worker)}
 
 
 def uv_environment() -> dict[str, str]:
@@ -394,7 +398,7 @@ def run_ci_workflow(project: Path, workdir: Path, services: LocalServices) -> di
         "GITHUB_ACTIONS": "true",
         "UV_CACHE_DIR": uv_cache(),
         "UV_PYTHON_DOWNLOADS": "never",  # this machine reaches no Python downloads
-        "MYPY_CACHE_DIR": mypy_cache(),
+        **shared_mypy_cache(checkout),
         **network_plumbing(),
     }
     for variables in (workflow.get("env", {}), job.get("env", {})):
