@@ -779,8 +779,8 @@ def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
     from jinja2 import TemplateError
     from plumbum import ProcessExecutionError
 
-    with tempfile.TemporaryDirectory(prefix="stackwise-status-") as scratch:
-        pristine = Path(scratch) / path.name
+    with _scratch_directory("stackwise-status-") as scratch:
+        pristine = scratch / path.name
         for index, layer in enumerate(layers):
             try:
                 with store.redirected_to_store():
