@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import combinations, product
+from math import prod
 from typing import Any
 
 import pytest
@@ -15,6 +16,45 @@ def _pairs(row: Answers) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
     return set(combinations(sorted(row.items(), key=lambda item: item[0]), 2))
 
 
+# The template proofs' option spaces (at most 4,096 combinations) are scanned whole, so their
+# rows, and the projects the proofs generate, stay the same as long as their options do.
+SCAN_LIMIT = 100_000
+
+
+def _built_pairwise(
+    options: Mapping[str, Sequence[Any]], names: list[str], allowed: Callable[[Answers], bool]
+) -> list[Answers]:
+    """Pairwise rows for a large space: each row starts from the first pair not yet covered
+    and takes, option by option, the value that covers the most uncovered pairs with the
+    values chosen so far (the first such in the option's order). A row `allowed` refuses is
+    dropped with its starting pair, so every row built covers at least that pair or ends it."""
+    uncovered = {
+        ((first, x), (second, y))
+        for first, second in combinations(names, 2)
+        for x in options[first]
+        for y in options[second]
+    }
+    rows: list[Answers] = []
+    while uncovered:
+        start = min(uncovered, key=repr)
+        row: Answers = dict(start)
+        for name in names:
+            if name not in row:
+                row[name] = max(
+                    options[name],
+                    key=lambda value, name=name: sum(
+                        tuple(sorted(((chosen, row[chosen]), (name, value)))) in uncovered
+                        for chosen in row
+                    ),
+                )
+        if allowed(row := {name: row[name] for name in names}):
+            rows.append(row)
+            uncovered -= _pairs(row)
+        else:
+            uncovered.discard(start)
+    return rows
+
+
 def pairwise(
     options: Mapping[str, Sequence[Any]], allowed: Callable[[Answers], bool] = lambda row: True
 ) -> list[Answers]:
@@ -23,9 +63,12 @@ def pairwise(
     Only rows that `allowed` accepts are used, so a pair that no allowed row holds (a
     combination the template refuses) is left out. Greedy and deterministic: each row is the
     full combination that covers the most pairs not yet covered (the first such in product
-    order). The spaces here are small enough to scan.
+    order). A space too large to scan (every question of a template: millions of combinations)
+    has its rows built option by option instead.
     """
     names = sorted(options)
+    if prod(len(options[n]) for n in names) > SCAN_LIMIT:
+        return _built_pairwise(options, names, allowed)
     candidates = [
         row
         for values in product(*(options[n] for n in names))
