@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,9 +383,12 @@ def wait_for_health(base_url: str, process: Process) -> None:
 
 def run_ci_workflow(project: Path, workdir: Path, services: LocalServices) -> dict[str, str]:
     """Run the test job of the project's CI workflow in a fresh clone; return each `run:`
-    step's output by its command. A failing step fails the test with what it printed."""
+    step's output by its command. A failing step fails the test with what it printed. The
+    image job, which needs a Docker daemon, must build the Dockerfile `build_image` replays."""
     checkout = clone(project, workdir / "checkout")
     workflow = yaml.safe_load((checkout / ".github" / "workflows" / "ci.yml").read_text())
+    assert set(workflow["jobs"]) == {"test", "image"}, f"a job without a stand-in: {workflow}"
+    check_image_job(workflow["jobs"]["image"], checkout)
     job = workflow["jobs"]["test"]
     for name, service in job.get("services", {}).items():
         image = str(service["image"]).split(":")[0]
@@ -421,6 +425,21 @@ def run_ci_workflow(project: Path, workdir: Path, services: LocalServices) -> di
             )
         outputs[script] = completed.stdout + completed.stderr
     return outputs
+
+
+def check_image_job(job: Mapping[str, object], checkout: Path) -> None:
+    """The image job builds what `docker build .` builds (the Dockerfile at the root, its final
+    stage, the whole checkout as context) and pushes nothing: the image `build_image` replays."""
+    steps = job["steps"]
+    assert isinstance(steps, list)
+    actions = [str(step.get("uses", "")).split("@")[0] for step in steps]
+    assert actions == ["actions/checkout", "docker/setup-buildx-action", "docker/build-push-action"]
+    build = steps[-1].get("with") or {}
+    assert build.get("context") == ".", build  # the checkout, not the action's own git clone
+    assert str(build.get("file", "Dockerfile")).removeprefix("./") == "Dockerfile", build
+    assert "target" not in build, build  # the final stage, as `docker build .` and deployers get
+    assert build.get("push") is False, build
+    assert (checkout / "Dockerfile").is_file()
 
 
 def _action(step: Mapping[str, object]) -> dict[str, str]:
@@ -713,7 +732,8 @@ class Deployer:
     secrets: dict[str, str] = field(default_factory=dict)
 
     def value(self, name: str, shown: str) -> str:
-        if name.endswith("SECRET_KEY"):
+        # Secrets, METRICS_TOKEN among them (`observability`): the proofs read it back here.
+        if name.endswith(("SECRET_KEY", "_TOKEN")):
             return self.secrets.setdefault(name, secrets.token_urlsafe(50))
         if name.endswith("ALLOWED_HOSTS"):
             return "127.0.0.1,localhost"
@@ -726,6 +746,14 @@ class Deployer:
             return self.services.postgres_url
         if name == "REDIS_URL" and self.services.redis_url:
             return self.services.redis_url
+        # The bucket uploads go to (Django's storage=s3): named, never reached by these proofs
+        # (the project's own suite uploads to a real S3-compatible server).
+        if name.startswith("AWS_"):
+            stand_ins = {
+                "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+                "AWS_S3_REGION_NAME": "us-east-1",
+            }
+            return stand_ins.get(name, f"stand-in-{name.lower().replace('_', '-')}")
         # Where people reach the site (mail links are built on it), the platform's mail relay
         # and the sender it accepts. The account proofs point the relay at an SMTP server of
         # their own; the other runs send nothing, or fail to send and go on.
@@ -774,9 +802,19 @@ def documented_services(project: Path, image: Image, deployer: Deployer) -> list
 # --- the compose file ------------------------------------------------------------------------
 
 
-def compose_services(project: Path, image: Image, deployer: Deployer) -> list[Service]:
-    """The services of docker-compose.yml built from the project's image, as compose runs them."""
+def compose_services(
+    project: Path, image: Image, deployer: Deployer, development: bool = False
+) -> list[Service]:
+    """The services of docker-compose.yml built from the project's image, as compose runs them
+    in production mode (`docker compose -f docker-compose.yml up`) or, `development`, as
+    `docker compose up` does, with docker-compose.override.yml merged over it."""
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    if development:
+        override = yaml.safe_load((project / "docker-compose.override.yml").read_text())
+        for name, spec in override["services"].items():
+            base = compose["services"][name]
+            env = {**base.get("environment", {}), **spec.get("environment", {})}
+            compose["services"][name] = {**base, **spec, "environment": env}
     services = []
     for name, spec in compose["services"].items():
         if "build" not in spec:
@@ -798,6 +836,69 @@ def compose_services(project: Path, image: Image, deployer: Deployer) -> list[Se
         healthcheck = _compose_healthcheck(spec, image)
         services.append(Service(name, command, env, healthcheck, secret, "ports" in spec))
     return services
+
+
+def check_development_web(
+    project: Path, web: Service, image: Image, page: str, changed: str, probe: SettingsProbe
+) -> None:
+    """The development web service as composed: the checkout (`.env` included) mounted over the
+    image's /app, run by the image's user with the image's virtual environment. It runs the
+    settings `probe` names, serves `page` over plain HTTP (no production redirect), and
+    reloads: after `changed` (a source file) changes, a new process serves."""
+    mount = Path(tempfile.mkdtemp(prefix="stackwise-mount-"))
+    try:
+        checkout = mount / "app"
+        shutil.copytree(project, checkout, ignore=shutil.ignore_patterns(".git", ".venv"))
+        mount.chmod(0o755)
+        if image.user and os.geteuid() == 0:
+            _chown(mount, *image.user)
+        _check_development_web(checkout, web, image, page, checkout / changed, probe)
+    finally:
+        shutil.rmtree(mount, ignore_errors=True)
+
+
+def _check_development_web(
+    checkout: Path, web: Service, image: Image, page: str, changed: Path, probe: SettingsProbe
+) -> None:
+    port = free_port()  # the container's 8000 (on all its interfaces), here loopback's
+    everywhere = "0.0.0.0"  # noqa: S104
+    command = [
+        arg.replace("8000", str(port)).replace(everywhere, "127.0.0.1") for arg in web.command
+    ]
+    env = {**image.env, **web.env}
+    settings = run(probe.command, env, checkout, image.user, timeout=120)
+    assert settings.stdout.split() == probe.production.split(), settings.stdout + settings.stderr
+    with started(command, env, checkout, image.user) as process:
+        base_url = f"http://127.0.0.1:{port}"
+        wait_for_health(base_url, process)
+        assert http_get(base_url + page)[0] == 200, f"{page} in development"
+        serving = _descendants(process.popen.pid)
+        changed.write_text(changed.read_text() + "\n# changed while the server runs\n")
+
+        def reloaded() -> bool:
+            try:
+                fresh = _descendants(process.popen.pid) - serving
+                return bool(fresh) and http_get(f"{base_url}/health")[0] == 200
+            except OSError:
+                return False
+
+        wait_until(reloaded, process, f"a new process serving after {changed.name} changed")
+
+
+def _descendants(pid: int) -> set[int]:
+    """The processes `pid` started, and theirs, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def _interpolate(raw: str, deployer: Deployer) -> tuple[str, str | None]:
@@ -839,11 +940,17 @@ DEBUG_PAGE_MARKERS = (b"Traceback", b"URLconf", b"Werkzeug Debugger", b"DEBUG = 
 
 
 def check_ci_workflow(project: Path, workdir: Path, services: LocalServices) -> None:
-    """The workflow passes as written, and its test suite ran every test (services were there)."""
+    """The workflow passes as written, its test suite ran every test (services were there),
+    and coverage was measured against the project's floor."""
     outputs = run_ci_workflow(project, workdir, services)
-    suite = next(output for script, output in outputs.items() if script.endswith("pytest"))
-    assert " passed" in suite, suite
-    assert "skipped" not in suite, suite
+    suite = next(out for script, out in outputs.items() if shlex.split(script)[:3] == SUITE)
+    summary = re.findall(r"^=+ (.* in [\d.]+s.*) =+$", suite, re.M)[-1]  # pytest's last line
+    assert " passed" in summary, suite
+    assert "skipped" not in summary, suite
+    assert re.search(r"Required test coverage of \d+(\.\d+)?% reached", suite), suite[-3000:]
+
+
+SUITE = ["uv", "run", "pytest"]
 
 
 @dataclass
@@ -890,6 +997,39 @@ def check_production_web(base_url: str, page: str) -> None:
     status, _, body = http_response(f"{base_url}/no-such-page-{secrets.token_hex(4)}", HTTPS)
     assert status == 404
     assert not [marker for marker in DEBUG_PAGE_MARKERS if marker in body], body[:2000]
+
+
+def check_observability(served: Served, page: str, route: str, requests: int = 12) -> None:
+    """`observability`, on a server with several workers: requests for `page` sent at once
+    (so that the workers share them) are each counted once under `route` on every scrape of
+    /metrics, whichever worker answers it; every line the server wrote meanwhile is JSON, and
+    its access lines carry the ids the answers sent back."""
+    scrape = {"Authorization": f"Bearer {served.env['METRICS_TOKEN']}"}
+    assert http_response(f"{served.base_url}/metrics")[0] == 401
+
+    def counted() -> float:
+        status, _, body = http_response(f"{served.base_url}/metrics", scrape)
+        assert status == 200, body[:500]
+        series = re.compile(
+            rf'http_requests_total\{{method="GET",route="{re.escape(route)}",.*\}} (\S+)'
+        )
+        return sum(float(found[1]) for found in series.finditer(body.decode()))
+
+    before, written = counted(), len(served.process.output().splitlines())
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: http_response(served.base_url + page, HTTPS), range(requests))
+        )
+    assert {status for status, _, _ in answers} == {200}
+    ids = {headers["x-request-id"] for _, headers, _ in answers}
+    assert len(ids) == requests, ids
+
+    assert [counted() - before for _ in range(6)] == [requests] * 6
+
+    lines = served.process.output().splitlines()[written:]
+    records = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    access = [r for r in records if r.get("logger") == "access" and r.get("path") == page]
+    assert {record["request_id"] for record in access} >= ids, lines[-20:]
 
 
 def check_name_shown_as_text(base_url: str, page: str, name: str) -> None:

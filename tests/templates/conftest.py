@@ -54,6 +54,13 @@ def on_a_bad_day_only(request: pytest.FixtureRequest, combinations: set[str]) ->
         pytest.skip("the bad-day proofs run on: " + "; ".join(sorted(combinations)))
 
 
+def on_rows_only(request: pytest.FixtureRequest, combinations: set[str], proof: str) -> None:
+    """A proof that starts servers of its own beyond the production ones, run on the
+    combinations named (by test id): the defaults and the maximal one, within CI's time."""
+    if request.node.callspec.id not in combinations:
+        pytest.skip(f"{proof} runs on: " + "; ".join(sorted(combinations)))
+
+
 def check_bandit(project: Path) -> None:
     """bandit over the project's code: no medium or high finding, and no hard-coded password
     (B105-B107, which bandit rates low) anywhere but the tests."""

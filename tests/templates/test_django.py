@@ -37,7 +37,9 @@ from tests.templates.as_run import (
     check_ci_workflow,
     check_database_lock,
     check_database_outage,
+    check_development_web,
     check_name_shown_as_text,
+    check_observability,
     check_production_web,
     check_readiness_names,
     check_refuses_without,
@@ -66,6 +68,7 @@ from tests.templates.conftest import (
     check_deployment_files,
     generate,
     on_a_bad_day_only,
+    on_rows_only,
 )
 from tests.templates.mail import Mailbox, first_link, smtp_server
 
@@ -89,6 +92,7 @@ DEFAULTS: Answers = {
     "database": "sqlite",
     "login_by": "username",
     "sentry": False,
+    "storage": "local",
 }
 OPTIONS = {
     "api": ["none", "drf", "ninja"],
@@ -106,13 +110,16 @@ MAXIMAL: Answers = {
     "database": "postgres",
     "login_by": "email",
     "mfa": True,
+    "observability": True,
     "sentry": True,
+    "storage": "s3",
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
 COMBINATIONS = [
     {},
     MAXIMAL,
-    {**HOSTILE_ANSWERS, "api": "ninja", "celery": True},
+    # observability on SQLite (its sqlite3 instrumentation), and with a slug isort puts first
+    {**HOSTILE_ANSWERS, "api": "ninja", "celery": True, "observability": True, "sentry": True},
     *(row for row in pairwise(OPTIONS) if row not in (DEFAULTS, MAXIMAL)),
 ]
 
@@ -147,10 +154,15 @@ def test_generated_django_image_serves_production_as_built(
 ) -> None:
     deployer = Deployer(services, image)
     admin_url = str(project.answers["admin_url"])
+    observability = project.answers.get("observability", False)
+    # Metrics are summed over the workers: two of them share the requests.
+    workers = {"WEB_CONCURRENCY": "2"} if observability else {}
 
-    with serving_as_documented(project.path, image, deployer) as served:
+    with serving_as_documented(project.path, image, deployer, overrides=workers) as served:
         check_production_web(served.base_url, "/")
         check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
+        if observability:
+            check_observability(served, "/", route="/")
         status, headers, body = http_response(f"{served.base_url}/accounts/login/", HTTPS)
         assert status == 200
         assert b"csrfmiddlewaretoken" in body
@@ -167,6 +179,8 @@ def test_generated_django_image_serves_production_as_built(
     # Mailed links are built on the site's documented address, never on a request's Host header.
     check_refuses_without("DJANGO_SITE_URL", image, image.cmd, served.env)
     check_refuses_without("DJANGO_DEFAULT_FROM_EMAIL", image, image.cmd, served.env)
+    if project.answers.get("storage") == "s3":  # uploads would land on the container's disk
+        check_refuses_without("AWS_STORAGE_BUCKET_NAME", image, image.cmd, served.env)
     # The throttling counts live in the cache, shared by workers only in Redis.
     check_refuses_without("REDIS_URL", image, image.cmd, {**served.env, "WEB_CONCURRENCY": "3"})
     check_untrusted_proxy_is_ignored(project.path, image, services, "/")
@@ -188,6 +202,25 @@ def test_generated_django_compose_services_run_production(
 
     expected = ["web", "worker", "beat"] if project.answers["celery"] else ["web"]
     assert names == expected
+
+
+def test_generated_django_development_stack_reloads_and_mails_mailpit(
+    request: pytest.FixtureRequest, project: Generated, image: Image, services: LocalServices
+) -> None:
+    on_rows_only(request, {"defaults", row_id(MAXIMAL)}, "the development stack's proof")
+    composed = compose_services(project.path, image, Deployer(services, image), development=True)
+    probe = SettingsProbe(
+        [
+            "python",
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SETTINGS_MODULE, s.DEBUG, s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT)",
+        ],
+        "config.settings.local True django.core.mail.backends.smtp.EmailBackend mailpit 1025",
+    )
+    web = next(service for service in composed if service.name == "web")
+
+    check_development_web(project.path, web, image, "/", "config/urls.py", probe)
 
 
 def test_generated_django_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:

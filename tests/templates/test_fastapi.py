@@ -50,7 +50,9 @@ from tests.templates.as_run import (
     check_ci_workflow,
     check_database_lock,
     check_database_outage,
+    check_development_web,
     check_name_shown_as_text,
+    check_observability,
     check_production_web,
     check_readiness_names,
     check_refuses_without,
@@ -79,6 +81,7 @@ from tests.templates.conftest import (
     check_deployment_files,
     generate,
     on_a_bad_day_only,
+    on_rows_only,
 )
 from tests.templates.mail import Mailbox, links, smtp_server
 from tests.templates.rooms import check_rooms_across_instances, check_rooms_as_documented
@@ -122,12 +125,15 @@ MAXIMAL: Answers = {
     "database": "postgres",
     "ml_serving": True,
     "websockets": True,
+    "observability": True,
+    "sentry": True,
 }
 # The defaults come from copier.yml itself (no answers given); the pairwise rows follow.
 COMBINATIONS = [
     {},
     MAXIMAL,
-    {**HOSTILE_ANSWERS, "admin": "sqladmin", "websockets": True},
+    # observability without Celery, on SQLite
+    {**HOSTILE_ANSWERS, "admin": "sqladmin", "websockets": True, "observability": True},
     *(row for row in pairwise(OPTIONS, accepted) if row not in (DEFAULTS, MAXIMAL)),
 ]
 FUZZ_EXAMPLES = 25  # per operation and phase: enough to find a 5xx, bounded in time
@@ -206,10 +212,15 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
 ) -> None:
     answers = {**DEFAULTS, **project.answers}
     deployer = Deployer(services, image)
+    observability = project.answers.get("observability", False)
+    # Metrics are summed over the workers: two of them share the requests.
+    workers = {"WEB_CONCURRENCY": "2"} if observability else {}
 
-    with serving_as_documented(project.path, image, deployer) as served:
+    with serving_as_documented(project.path, image, deployer, overrides=workers) as served:
         base_url = served.base_url
         check_production_web(base_url, "/docs")
+        if observability:
+            check_observability(served, "/items", route="/items")
         check_name_shown_as_text(base_url, "/docs", project.answers["project_name"])
         status, schema = http_get(f"{base_url}/openapi.json", HTTPS)
         assert status == 200
@@ -243,8 +254,9 @@ def test_generated_fastapi_image_serves_production_and_survives_fuzzing(
     check_services(workers, image, "/docs", SETTINGS)
     assert len(workers) == (answers["background"] == "celery")
     if answers["database"] == "postgres":
-        check_database_outage(project.path, image, deployer, ["/items"])
-        check_database_lock(project.path, image, deployer, "items", ["/items"])
+        # One item, not the list: the list's pages may be answered from the cache (in Redis).
+        check_database_outage(project.path, image, deployer, ["/items/1"])
+        check_database_lock(project.path, image, deployer, "items", ["/items/1"])
 
 
 def test_generated_fastapi_compose_services_run_production(
@@ -256,6 +268,26 @@ def test_generated_fastapi_compose_services_run_production(
 
     celery = {**DEFAULTS, **project.answers}["background"] == "celery"
     assert names == (["web", "worker"] if celery else ["web"])
+
+
+def test_generated_fastapi_development_stack_reloads_and_mails_mailpit(
+    request: pytest.FixtureRequest, project: Generated, image: Image, services: LocalServices
+) -> None:
+    on_rows_only(request, {"defaults", row_id(MAXIMAL)}, "the development stack's proof")
+    composed = compose_services(project.path, image, Deployer(services, image), development=True)
+    mail = {**DEFAULTS, **project.answers}["auth"] == "jwt"  # account mail, the only mail sent
+    settings = "s.environment" + (", s.smtp_host, s.smtp_port" if mail else "")
+    probe = SettingsProbe(
+        [
+            "python",
+            "-c",
+            f"from app.core.config import get_settings; s = get_settings(); print({settings})",
+        ],
+        "development" + (" mailpit 1025" if mail else ""),
+    )
+    web = next(service for service in composed if service.name == "web")
+
+    check_development_web(project.path, web, image, "/docs", "app/main.py", probe)
 
 
 def test_generated_fastapi_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:
@@ -360,7 +392,7 @@ def check_redis_fault(project: Generated, image: Image, deployer: Deployer, hung
 # Users and tokens on SQLite; everything on PostgreSQL with Celery; the API key with Celery.
 BAD_DAY = {
     "defaults",
-    "admin=sqladmin-auth=jwt-background=celery-database=postgres-ml_serving=True-websockets=True",
+    row_id(MAXIMAL),
     "admin=none-auth=none-background=celery-database=postgres-ml_serving=True-websockets=True",
 }
 

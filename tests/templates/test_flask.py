@@ -40,7 +40,9 @@ from tests.templates.as_run import (
     check_ci_workflow,
     check_database_lock,
     check_database_outage,
+    check_development_web,
     check_name_shown_as_text,
+    check_observability,
     check_production_web,
     check_readiness_names,
     check_refuses_without,
@@ -68,6 +70,7 @@ from tests.templates.conftest import (
     check_deployment_files,
     generate,
     on_a_bad_day_only,
+    on_rows_only,
 )
 from tests.templates.mail import Mailbox, first_link, smtp_server
 
@@ -113,7 +116,7 @@ OPTIONS = {**{name: [False, True] for name in EXTENSIONS}, "database": ["sqlite"
 FIXED: list[Answers] = [
     {},
     {"extensions": [], "database": "sqlite"},
-    {"extensions": EXTENSIONS, "database": "postgres"},
+    {"extensions": EXTENSIONS, "database": "postgres", "observability": True, "sentry": True},
     {
         **HOSTILE_ANSWERS,
         "extensions": ["sqlalchemy", "migrate", "login", "wtf", "admin", "caching"],
@@ -121,6 +124,7 @@ FIXED: list[Answers] = [
         # link, and asks for a code from an authenticator app.
         "email_verification": "mandatory",
         "mfa": True,
+        "observability": True,  # without Celery or Sentry
     },
     {"extensions": MICROSERVICE, "database": "postgres"},  # the database answer is unused
 ]
@@ -173,10 +177,15 @@ def test_generated_flask_image_serves_production_as_built(
     project: Generated, image: Image, services: LocalServices
 ) -> None:
     deployer = Deployer(services, image)
+    observability = project.answers.get("observability", False)
+    # Metrics are summed over the workers: two of them share the requests.
+    workers = {"WEB_CONCURRENCY": "2"} if observability else {}
 
-    with serving_as_documented(project.path, image, deployer) as served:
+    with serving_as_documented(project.path, image, deployer, overrides=workers) as served:
         check_production_web(served.base_url, "/")
         check_name_shown_as_text(served.base_url, "/", project.answers["project_name"])
+        if observability:
+            check_observability(served, "/", route="/")
 
         if "api" in extensions(project):
             check_api_as_built(served.base_url, extensions(project))
@@ -209,6 +218,27 @@ def test_generated_flask_compose_services_run_production(
     names = [service.name for service in services_of_compose]
 
     assert names == (["web", "worker"] if "celery" in extensions(project) else ["web"])
+
+
+def test_generated_flask_development_stack_reloads_and_mails_mailpit(
+    request: pytest.FixtureRequest, project: Generated, image: Image, services: LocalServices
+) -> None:
+    on_rows_only(request, {"defaults", "all-postgres"}, "the development stack's proof")
+    composed = compose_services(project.path, image, Deployer(services, image), development=True)
+    mail = "login" in extensions(project)  # account mail, the only mail the app sends
+    settings = "c['DEBUG'], c['SESSION_COOKIE_SECURE']"
+    probe = SettingsProbe(
+        [
+            "python",
+            "-c",
+            f"from wsgi import app; c = app.config; print({settings}"
+            + (", c['MAIL_BACKEND'], c['MAIL_SERVER'], c['MAIL_PORT'])" if mail else ")"),
+        ],
+        "True False" + (" smtp mailpit 1025" if mail else ""),
+    )
+    web = next(service for service in composed if service.name == "web")
+
+    check_development_web(project.path, web, image, "/", "wsgi.py", probe)
 
 
 def test_generated_flask_code_has_no_medium_or_high_bandit_finding(project: Generated) -> None:

@@ -25,7 +25,9 @@ SHARED_QUESTIONS = [
     "Licence",
     "Oldest Python",
 ]
-# Asked of every project with users, after the framework's own questions.
+# Asked of every project after the framework's own questions (copier.yml's operations block).
+OPERATIONS_QUESTIONS = ["Observability", "Report errors to Sentry", "Deployment files"]
+# Asked of every project with users, after those.
 ACCOUNT_QUESTIONS = ["Email verification", "Two-factor"]
 FASTAPI_QUESTIONS = [
     "Authentication",
@@ -33,6 +35,7 @@ FASTAPI_QUESTIONS = [
     "WebSocket",
     "model-inference",
     "Background",
+    *OPERATIONS_QUESTIONS,
     *ACCOUNT_QUESTIONS,
 ]
 
@@ -109,7 +112,8 @@ def test_interactive_user_can_overrule_the_recommendation(tmp_path: Path) -> Non
     accept_copier_defaults(child, [*SHARED_QUESTIONS, "Database"])
     child.expect("Extensions")
     child.send(DOWN * 6 + SPACE + ENTER)  # add the seventh choice, cors, to the pre-filled ones
-    accept_copier_defaults(child, ACCOUNT_QUESTIONS)  # login is among them: it has users
+    # login is among them: it has users
+    accept_copier_defaults(child, [*OPERATIONS_QUESTIONS, *ACCOUNT_QUESTIONS])
     child.expect("Created Flask project")
     child.expect(pexpect.EOF)
     child.close()
@@ -155,6 +159,7 @@ def test_team_locks_are_not_asked_and_team_defaults_are_offered(tmp_path: Path) 
     accept_copier_defaults(child, ["Database", "Admin UI"])
     asked_before_admin = child.before
     accept_copier_defaults(child, ["WebSocket", "model-inference", "Background"])
+    accept_copier_defaults(child, OPERATIONS_QUESTIONS)
     child.expect("Created FastAPI project")
     child.expect(pexpect.EOF)
     child.close()

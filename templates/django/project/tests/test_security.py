@@ -8,11 +8,12 @@ import pytest
 from django.test import Client
 from pytest_django import Settings
 
+from tests.test_entry_points import REQUIRED
+
 
 def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("DJANGO_SECRET_KEY", "x" * 60)
-    monkeypatch.setenv("DJANGO_SITE_URL", "https://example.com")
-    monkeypatch.setenv("DJANGO_DEFAULT_FROM_EMAIL", "noreply@example.com")
+    for name, value in REQUIRED.items():  # what production refuses to start without
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "testserver")
     module = importlib.import_module("config.settings.production")
     return importlib.reload(module)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import STORAGES, env
 
 DEBUG = True
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
@@ -24,7 +24,8 @@ if env("DJANGO_EMAIL_HOST", default=""):
     EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=1025)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Uploads where base.py puts them; static files from the apps' folders, no collectstatic.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
