@@ -12,7 +12,10 @@ import pytest
 Answers = dict[str, Any]
 
 
-def _pairs(row: Answers) -> set[tuple[tuple[str, Any], tuple[str, Any]]]:
+Pair = tuple[tuple[str, Any], tuple[str, Any]]
+
+
+def _pairs(row: Answers) -> set[Pair]:
     return set(combinations(sorted(row.items(), key=lambda item: item[0]), 2))
 
 
@@ -22,7 +25,10 @@ SCAN_LIMIT = 100_000
 
 
 def _built_pairwise(
-    options: Mapping[str, Sequence[Any]], names: list[str], allowed: Callable[[Answers], bool]
+    options: Mapping[str, Sequence[Any]],
+    names: list[str],
+    allowed: Callable[[Answers], bool],
+    covered: set[Pair],
 ) -> list[Answers]:
     """Pairwise rows for a large space: each row starts from the first pair not yet covered
     and takes, option by option, the value that covers the most uncovered pairs with the
@@ -33,7 +39,7 @@ def _built_pairwise(
         for first, second in combinations(names, 2)
         for x in options[first]
         for y in options[second]
-    }
+    } - covered
     rows: list[Answers] = []
     while uncovered:
         start = min(uncovered, key=repr)
@@ -56,9 +62,13 @@ def _built_pairwise(
 
 
 def pairwise(
-    options: Mapping[str, Sequence[Any]], allowed: Callable[[Answers], bool] = lambda row: True
+    options: Mapping[str, Sequence[Any]],
+    allowed: Callable[[Answers], bool] = lambda row: True,
+    covered: Sequence[Answers] = (),
 ) -> list[Answers]:
-    """A small set of rows in which every pair of values of two options appears at least once.
+    """A small set of rows in which every pair of values of two options appears at least once,
+    beside the rows in `covered` (proven anyway: the defaults, every option at once...), whose
+    pairs need no row of their own.
 
     Only rows that `allowed` accepts are used, so a pair that no allowed row holds (a
     combination the template refuses) is left out. Greedy and deterministic: each row is the
@@ -67,8 +77,9 @@ def pairwise(
     has its rows built option by option instead.
     """
     names = sorted(options)
+    already = set().union(*(_pairs({name: row[name] for name in names}) for row in covered))
     if prod(len(options[n]) for n in names) > SCAN_LIMIT:
-        return _built_pairwise(options, names, allowed)
+        return _built_pairwise(options, names, allowed, already)
     candidates = [
         row
         for values in product(*(options[n] for n in names))
@@ -76,11 +87,13 @@ def pairwise(
     ]
     # Each pair is one bit, so the pairs a candidate would add are one AND and a bit count:
     # a dozen options (Flask's extensions with the shared questions) scan in a second, not 15.
-    bits: dict[tuple[tuple[str, Any], tuple[str, Any]], int] = {}
+    bits: dict[Pair, int] = {}
     masks = [
         sum(1 << bits.setdefault(pair, len(bits)) for pair in _pairs(row)) for row in candidates
     ]
     uncovered = (1 << len(bits)) - 1
+    for pair in already & bits.keys():
+        uncovered &= ~(1 << bits[pair])
     rows: list[Answers] = []
     while uncovered:
         best = max(range(len(candidates)), key=lambda i: (masks[i] & uncovered).bit_count())

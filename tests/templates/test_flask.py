@@ -127,9 +127,25 @@ FIXED: list[Answers] = [
         "observability": True,  # without Celery or Sentry
     },
     {"extensions": MICROSERVICE, "database": "postgres"},  # the database answer is unused
+    # Accounts without an API or Celery, and an API with Celery but no accounts, on SQLite:
+    # the Redis-fault proofs take other paths through each.
+    {"extensions": ["sqlalchemy", "migrate", "login", "wtf", "admin", "talisman"]},
+    {"extensions": ["sqlalchemy", "migrate", "api", "cors", "talisman", "celery"]},
 ]
+
+
+def row_for(answers: Answers) -> Answers:
+    """The pairwise row of a combination's answers (the opposite of `answers_for`)."""
+    chosen = answers.get("extensions", DEFAULT_EXTENSIONS)
+    return {
+        **{name: name in chosen for name in EXTENSIONS},
+        "database": answers.get("database", "sqlite"),
+    }
+
+
+# The pairwise rows cover the pairs of values the fixed rows leave out.
 COMBINATIONS = FIXED + [
-    answers for row in pairwise(OPTIONS, accepted) if (answers := answers_for(row)) not in FIXED
+    answers_for(row) for row in pairwise(OPTIONS, accepted, covered=[row_for(a) for a in FIXED])
 ]
 
 

@@ -27,6 +27,26 @@ def test_every_pair_of_values_appears_in_some_row(options: dict[str, list[int]])
                 assert any(row[first] == x and row[second] == y for row in rows)
 
 
+@given(option_spaces.flatmap(lambda options: st.tuples(st.just(options), rows_of(options))))
+def test_rows_already_covered_leave_only_the_pairs_they_miss(
+    case: tuple[dict[str, list[int]], list[dict[str, int]]],
+) -> None:
+    options, covered = case
+    rows = pairwise(options, covered=covered)
+
+    for first, second in combinations(sorted(options), 2):
+        for x in options[first]:
+            for y in options[second]:
+                assert any(row[first] == x and row[second] == y for row in [*covered, *rows])
+    if covered == pairwise(options):
+        assert rows == []
+
+
+def rows_of(options: dict[str, list[int]]) -> st.SearchStrategy[list[dict[str, int]]]:
+    row = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in options.items()})
+    return st.lists(row, max_size=4) | st.just(pairwise(options))
+
+
 @given(option_spaces)
 def test_rows_are_valid_and_fewer_than_the_full_product(options: dict[str, list[int]]) -> None:
     rows = pairwise(options)
