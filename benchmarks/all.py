@@ -1,5 +1,6 @@
-"""Every benchmark in one run: render and start-up, time to green, and serving per framework,
-then the three frameworks side by side with the published figures stackwise's guide quotes.
+"""Every benchmark in one run: render and start-up, update and status, time to green, and
+serving per framework, then the three frameworks side by side with the published figures
+stackwise's guide quotes.
 
     python benchmarks/all.py [--quick]
 
@@ -59,6 +60,12 @@ def main() -> None:
     print("## Render and start-up\n")
     sys.stdout.flush()
     subprocess.run([sys.executable, str(HERE / "render.py"), "--runs", str(runs)], check=True)
+
+    print("\n## Update and status\n")
+    sys.stdout.flush()
+    subprocess.run(
+        [sys.executable, str(HERE / "lifecycle.py"), "--runs", str(min(runs, 7))], check=True
+    )
 
     print("\n## Time to green\n")
     sys.stdout.flush()

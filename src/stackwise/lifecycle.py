@@ -15,10 +15,11 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stackwise import store
+from stackwise import __version__, render_cache, store
 from stackwise.catalog import ANSWERS_FILE, builtin_root
 from stackwise.errors import GitError, Interrupted, InvalidAnswerError, RenderError, UsageError
 from stackwise.inputs import load_yaml
@@ -205,6 +206,7 @@ def _inside_work_tree(path: Path) -> bool:
 
 # `git describe` as copier records a commit past a tag: v1.1.0-3-g0d087ee is 1.1.0.post3.
 DESCRIBED = re.compile(r"(?P<tag>.+)-(?P<distance>\d+)-g[0-9a-f]+")
+COMMIT = re.compile(r"[0-9a-f]{7,40}")  # what copier records for a template without tags
 
 
 def _version_of(tag: str) -> Version:
@@ -282,9 +284,9 @@ def _updated_copy(
     recover_interrupted_update(path)
     try:
         layers = project_layers(path, config)
-        top, prefix, head = _repository_of(path)
-        _refuse_unfinished_git_operation(path)
-        with nullcontext() if read_only else _one_update_at_a_time(path):
+        top, prefix, git_dir, head = _repository_of(path)
+        _refuse_unfinished_git_operation(path, git_dir)
+        with nullcontext() if read_only else _one_update_at_a_time(path, git_dir):
             if not read_only:
                 _require_clean_git_tree(path)
             if data:
@@ -345,9 +347,15 @@ def _raised_while_interrupted(error: BaseException) -> bool:
     return False
 
 
-def _repository_of(path: Path) -> tuple[Path, str, str]:
-    """The top of the project's git repository, the project's place in it (`` or `a/b/`) and
-    its last commit."""
+def _repository_of(path: Path) -> tuple[Path, str, Path, str]:
+    """The top of the project's git repository, the project's place in it (`` or `a/b/`), its
+    git directory and its last commit."""
+    asked = ["rev-parse", "--show-toplevel", "--show-prefix", "--absolute-git-dir"]
+    try:  # one git process, not four: each costs more than its work on a busy machine
+        top, prefix, git_dir, head = store.git([*asked, "--verify", "HEAD"], cwd=path).split("\n")
+        return Path(top), prefix, Path(git_dir), head
+    except (GitError, ValueError):  # ValueError: a newline in a path; the steps below say why
+        pass
     try:
         top = store.git(["rev-parse", "--show-toplevel"], cwd=path)
     except GitError:
@@ -358,15 +366,15 @@ def _repository_of(path: Path) -> tuple[Path, str, str]:
         head = store.git(["rev-parse", "--verify", "--quiet", "HEAD"], cwd=path)
     except GitError:
         raise UsageError(f"{path} has no commit yet; commit the project, then update") from None
-    return Path(top), store.git(["rev-parse", "--show-prefix"], cwd=path), head
+    return Path(top), store.git(["rev-parse", "--show-prefix"], cwd=path), _git_dir(path), head
 
 
 @contextmanager
-def _one_update_at_a_time(path: Path) -> Iterator[None]:
+def _one_update_at_a_time(path: Path, git_dir: Path) -> Iterator[None]:
     """A lock on the project's git directory itself, so no lock file is left behind."""
     import fcntl
 
-    descriptor = os.open(_git_dir(path), os.O_RDONLY)
+    descriptor = os.open(git_dir, os.O_RDONLY)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -402,7 +410,8 @@ def _summary(path: Path, trial: Path, layers: list[Layer]) -> UpdateSummary:
     if "pyproject.toml" in changes:
         relocked, relock_warning = _relock(trial)
         store.git(["add", "--all", "--", "."], cwd=trial)
-    changes, _ = _staged_changes(trial)
+    if kept or "pyproject.toml" in changes:  # what is staged moved since it was listed
+        changes, _ = _staged_changes(trial)
     written = [name for name, state in changes.items() if state != "D"]
     if link := store.link_escaping(trial, written):
         raise RenderError(f"the update ships a symlink out of the project ({link}); refused")
@@ -619,8 +628,7 @@ UNFINISHED = {
 }
 
 
-def _refuse_unfinished_git_operation(path: Path) -> None:
-    git_dir = _git_dir(path)
+def _refuse_unfinished_git_operation(path: Path, git_dir: Path) -> None:
     for name, operation in UNFINISHED.items():
         if (git_dir / name).exists():
             what, _, how = operation.partition(" (")
@@ -667,7 +675,8 @@ def _run_update(
     Copier refuses a dirty tree, so each layer's result is committed for the next one to
     merge into, and the commits are undone at the end: the owner reviews one set of changes.
     """
-    start = store.git(["rev-parse", "HEAD"], cwd=path)
+    # Only several layers commit in the clone (see below); one layer needs no way back.
+    start = store.git(["rev-parse", "HEAD"], cwd=path) if len(layers) > 1 else ""
     # An answer goes to the layers that recorded it; one no layer recorded, to the base.
     unclaimed = {name for name in data if not any(name in layer.answers for layer in layers)}
     for index, layer in enumerate(layers):
@@ -774,47 +783,114 @@ def _no_tasks_or_migrations() -> Iterator[None]:
 
 @contextmanager
 def _rendered_as_generated(path: Path, layers: list[Layer]) -> Iterator[Path]:
-    """The project as its recorded template versions render it, with its recorded answers."""
+    """The project as its recorded template versions render it, with its recorded answers:
+    from the render cache when it holds this render, which does not even import copier."""
+    with _scratch_directory("stackwise-status-") as scratch:
+        render = partial(_render_layers, layers)
+        with render_cache.rendered(_render_key(layers), render, scratch / path.name) as pristine:
+            yield pristine
+
+
+def _render_key(layers: list[Layer]) -> str | None:
+    """What the render of `layers` depends on, as a cache key; None when a layer's files can
+    change under the same version (a plain directory, a ref that does not name a commit)."""
+    from importlib.metadata import version
+
+    rendered = []
+    for layer in layers:
+        commit = _commit_of(layer)
+        if commit is None:
+            return None
+        rendered.append(
+            {
+                "source": layer.source,
+                "commit": commit,
+                "answers_file": layer.answers_file,
+                "answers": layer.answers,
+                "trusted": layer.trusted,
+            }
+        )
+    # A newer copier or stackwise may render the same files differently.
+    tools = {"copier": version("copier"), "stackwise": __version__}
+    return render_cache.key_of({"layers": rendered, "excluded": store.NEVER_RENDERED, **tools})
+
+
+def _commit_of(layer: Layer) -> str | None:
+    """The commit a layer's recorded version names, or None if it names none for certain."""
+    if not layer.version:
+        return None
+    if layer.builtin:  # the store's tags: a commit of the template's files, never moved
+        try:
+            return store.git(
+                [
+                    "--git-dir",
+                    str(store.store_path()),
+                    "rev-parse",
+                    "--verify",
+                    "-q",
+                    f"{layer.version}^{{commit}}",
+                ]
+            )
+        except GitError:
+            return None
+    if DESCRIBED.fullmatch(layer.version):  # v1.1.0-3-g0d087ee names its commit
+        return layer.version.rpartition("-g")[2]
+    if COMMIT.fullmatch(layer.version):
+        return layer.version
+    if layer.source.startswith("-") or layer.version.startswith("-"):
+        return None  # git would read it as an option
+    try:
+        listing = store.git(
+            ["ls-remote", "--tags", layer.source, layer.version, f"{layer.version}^{{}}"],
+            {"GIT_TERMINAL_PROMPT": "0"},
+        )
+    except GitError:
+        return None
+    # An annotated tag is listed twice, the second time peeled to its commit.
+    commits = dict(line.split("\t")[::-1] for line in listing.splitlines())
+    tag = f"refs/tags/{layer.version}"
+    return commits.get(f"{tag}^{{}}") or commits.get(tag)
+
+
+def _render_layers(layers: list[Layer], pristine: Path) -> None:
+    """Render every layer into `pristine`, the base first, as the project was generated."""
     import copier
     from jinja2 import TemplateError
     from plumbum import ProcessExecutionError
 
-    with _scratch_directory("stackwise-status-") as scratch:
-        pristine = scratch / path.name
-        for index, layer in enumerate(layers):
-            try:
-                with store.redirected_to_store():
-                    copier.run_copy(
-                        layer.source,
-                        pristine,
-                        answers_file=layer.answers_file,
-                        data=layer.answers,
-                        defaults=True,
-                        overwrite=index > 0,
-                        quiet=True,
-                        vcs_ref=layer.version or None,
-                        unsafe=layer.trusted,
-                        exclude=store.NEVER_RENDERED,
-                        settings=copier.Settings(),  # as `new` and `update`
-                        skip_tasks=True,  # status only reads
-                    )
-            except ProcessExecutionError:
-                raise RenderError(
-                    f"template version {layer.version} of {layer.source} cannot be read; "
-                    "run the stackwise release that made it once, or reach its repository"
-                ) from None
-            except TemplateError as error:
-                raise RenderError(jinja_error(f"{layer.source} {layer.version}", error)) from None
-            except ValueError as error:  # copier refuses an answer the file records
-                raise InvalidAnswerError(
-                    f"{layer.answers_file}: {answer_error(error)}; correct it there"
-                ) from None
-            except AssertionError as error:  # copier's own checks
-                raise RenderError(
-                    f"template version {layer.version} of {layer.source} could not be rendered: "
-                    f"{_one_line(error)}"
-                ) from None
-        yield pristine
+    for index, layer in enumerate(layers):
+        try:
+            with store.redirected_to_store():
+                copier.run_copy(
+                    layer.source,
+                    pristine,
+                    answers_file=layer.answers_file,
+                    data=layer.answers,
+                    defaults=True,
+                    overwrite=index > 0,
+                    quiet=True,
+                    vcs_ref=layer.version or None,
+                    unsafe=layer.trusted,
+                    exclude=store.NEVER_RENDERED,
+                    settings=copier.Settings(),  # as `new` and `update`
+                    skip_tasks=True,  # status only reads
+                )
+        except ProcessExecutionError:
+            raise RenderError(
+                f"template version {layer.version} of {layer.source} cannot be read; "
+                "run the stackwise release that made it once, or reach its repository"
+            ) from None
+        except TemplateError as error:
+            raise RenderError(jinja_error(f"{layer.source} {layer.version}", error)) from None
+        except ValueError as error:  # copier refuses an answer the file records
+            raise InvalidAnswerError(
+                f"{layer.answers_file}: {answer_error(error)}; correct it there"
+            ) from None
+        except AssertionError as error:  # copier's own checks
+            raise RenderError(
+                f"template version {layer.version} of {layer.source} could not be rendered: "
+                f"{_one_line(error)}"
+            ) from None
 
 
 def _files_changed(pristine: Path, project: Path, answers_files: set[str]) -> dict[str, str]:

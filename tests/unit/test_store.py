@@ -10,7 +10,7 @@ import copier
 import pytest
 import yaml
 
-from stackwise import __version__, lifecycle, store
+from stackwise import __version__, lifecycle, render_cache, store
 from tests.conftest import REPO_ROOT
 
 
@@ -114,3 +114,24 @@ def test_a_relative_store_path_means_one_place(
     monkeypatch.setenv("STACKWISE_TEMPLATE_STORE", "stores/templates.git")
 
     assert store.store_path() == tmp_path / "stores" / "templates.git"
+
+
+def test_the_render_cache_goes_where_the_store_is_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(render_cache.CACHE_ENV, raising=False)
+    monkeypatch.setenv("STACKWISE_TEMPLATE_STORE", "stores/templates.git")
+    beside_the_store = render_cache.location()
+    monkeypatch.setenv(render_cache.CACHE_ENV, "renders")
+    configured = render_cache.location()
+    monkeypatch.setenv(render_cache.CACHE_ENV, "off")
+    off = render_cache.location()
+    monkeypatch.delenv(render_cache.CACHE_ENV)
+    monkeypatch.delenv("STACKWISE_TEMPLATE_STORE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-home"))
+
+    assert beside_the_store == tmp_path / "stores" / "templates.git.renders"
+    assert configured == tmp_path / "renders"
+    assert off is None
+    assert render_cache.location() == tmp_path / "cache-home" / "stackwise" / "renders"
