@@ -28,6 +28,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
 
@@ -314,6 +315,12 @@ TARGETS = {
             "ENVIRONMENT": "production",
             "SECRET_KEY": secrets.token_urlsafe(40),
             "DATABASE_URL": "sqlite+aiosqlite:///./bench.db",
+            # Several workers share their login throttles in Redis (gunicorn.conf.py refuses
+            # them without it), and production needs account mail's server, sender and links.
+            "REDIS_URL": "redis://127.0.0.1:6379/5",
+            "SMTP_HOST": "127.0.0.1",
+            "MAIL_FROM": "noreply@example.com",
+            "PUBLIC_URL": "https://api.example.com",
         },
         prepare=(("alembic", "upgrade", "head"), INSERT_ONE_ITEM),
     ),
@@ -374,7 +381,7 @@ def worker_rss_mb(master: int) -> float:
     return statistics.mean(int(kb) for kb in children) / 1024
 
 
-def stop(server: subprocess.Popen[str]) -> None:
+def stop(server: subprocess.Popen[Any]) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=20)
