@@ -62,11 +62,30 @@ The middleware is startproject's own list. The one-row read is the logged-in use
 way Django's docs do it: `request.user`, from the same database and user table.
 """
 import os
+import sys
+import types
 
+from django.apps import AppConfig
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 from django.http import JsonResponse
 from django.urls import path
+
+# The benchmark's session names the project's backend, allauth's (a ModelBackend underneath):
+# here that name is Django's ModelBackend, without allauth and the middleware it demands.
+allauth_backends = types.ModuleType("allauth.account.auth_backends")
+allauth_backends.AuthenticationBackend = __import__(
+    "django.contrib.auth.backends", fromlist=["ModelBackend"]
+).ModelBackend
+sys.modules["allauth.account.auth_backends"] = allauth_backends
+
+
+class UsersWithoutSignals(AppConfig):
+    """The project's user model, without its app's ready(): its signals need allauth."""
+
+    name = "bench_app.users"
+    label = "users"
+    default_auto_field = "django.db.models.BigAutoField"
 
 settings.configure(
     DEBUG=False,
@@ -78,9 +97,10 @@ settings.configure(
         "django.contrib.auth",
         "django.contrib.sessions",
         "django.contrib.messages",
-        "bench_app.users",
+        f"{__name__}.UsersWithoutSignals",
     ],
     AUTH_USER_MODEL="users.User",
+    AUTHENTICATION_BACKENDS=["allauth.account.auth_backends.AuthenticationBackend"],
     DATABASES={
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -247,7 +267,8 @@ INSERT_ONE_ITEM = (
     "c.commit()",
 )
 ONE_ROW_READ = "one-row read"
-SESSION_KEY = "benchmarksession0000000000000001"
+# A new key each run: a session an earlier run left in the Redis cache names another user.
+SESSION_KEY = f"bench{secrets.token_hex(14)}"
 # A user and a logged-in session with a known key, for the Django read of `request.user`.
 # The session row is written directly: SessionStore replaces an unknown key with a fresh one.
 LOG_IN_A_USER = (
@@ -284,6 +305,11 @@ TARGETS = {
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            # What production settings refuse to start without, and Redis, which several
+            # workers share their cache, sessions and throttles in (gunicorn.conf.py).
+            "DJANGO_SITE_URL": "https://example.com",
+            "DJANGO_DEFAULT_FROM_EMAIL": "noreply@example.com",
+            "REDIS_URL": "redis://127.0.0.1:6379/8",
             "DATABASE_URL": "sqlite:///{project}/bench.db",
             "BENCH_DB": "{project}/bench.db",
         },
@@ -302,6 +328,7 @@ TARGETS = {
         answers=("extensions=sqlalchemy,migrate,wtf,api",),
         env={
             "SECRET_KEY": secrets.token_urlsafe(40),
+            "API_SECRET_KEY": secrets.token_urlsafe(40),  # the API's writes need it in production
             # Flask-SQLAlchemy puts a relative SQLite path in the instance folder: be explicit.
             "DATABASE_URL": "sqlite:///{project}/bench.db",
         },
