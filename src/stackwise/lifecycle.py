@@ -816,23 +816,12 @@ def _render_key(layers: list[Layer]) -> str | None:
 
 
 def _commit_of(layer: Layer) -> str | None:
-    """The commit a layer's recorded version names, or None if it names none for certain."""
+    """The commit a layer's recorded version names (for the built-in template, the tree its
+    store tag holds), or None if it names none for certain."""
     if not layer.version:
         return None
-    if layer.builtin:  # the store's tags: a commit of the template's files, never moved
-        try:
-            return store.git(
-                [
-                    "--git-dir",
-                    str(store.store_path()),
-                    "rev-parse",
-                    "--verify",
-                    "-q",
-                    f"{layer.version}^{{commit}}",
-                ]
-            )
-        except GitError:
-            return None
+    if layer.builtin:  # the store's tags hold the template's files and never move
+        return store.tag_tree(store.store_path(), layer.version)
     if DESCRIBED.fullmatch(layer.version):  # v1.1.0-3-g0d087ee names its commit
         return layer.version.rpartition("-g")[2]
     if COMMIT.fullmatch(layer.version):

@@ -115,7 +115,8 @@ def _tree_of(template_root: Path, store: Path) -> str:
         return git(["write-tree"], env, cwd=template_root)
 
 
-def _tag_tree(store: Path, tag: str) -> str | None:
+def tag_tree(store: Path, tag: str) -> str | None:
+    """The git tree a version tag in the store holds, or None if there is no such tag."""
     try:
         return git(["--git-dir", str(store), "rev-parse", "--verify", "-q", f"{tag}^{{tree}}"])
     except GitError:
@@ -143,7 +144,7 @@ def add_version(template_root: Path, version: str = __version__) -> str:
             git(["init", "--bare", "--quiet", str(store)])
         tree = _tree_of(template_root, store)
         for tag in (f"v{version}", f"v{version}+{tree[:12]}"):
-            existing = _tag_tree(store, tag)
+            existing = tag_tree(store, tag)
             if existing == tree:
                 return tag
             if existing is None:
