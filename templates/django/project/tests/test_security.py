@@ -1,38 +1,23 @@
 """Production settings send the security headers (tests/test_entry_points.py: they are the default
 and refuse to start without a secret)."""
 
-import importlib
-from types import ModuleType
-
 import pytest
 from django.test import Client
 from pytest_django import Settings
 
+from tests.conftest import settings_started_with
 from tests.test_entry_points import REQUIRED
 
 
-def production_settings(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    for name, value in REQUIRED.items():  # what production refuses to start without
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "testserver")
-    module = importlib.import_module("config.settings.production")
-    return importlib.reload(module)
-
-
 @pytest.fixture
-def production(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def production(settings: Settings) -> Settings:
     """The test settings with every security setting production uses."""
-    prod = production_settings(monkeypatch)
+    environment = {**REQUIRED, "DJANGO_ALLOWED_HOSTS": "testserver"}
+    prod = settings_started_with("config.settings.production", environment)
     for name in dir(prod):
         if name.startswith(("SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_")):
             setattr(settings, name, getattr(prod, name))
     return settings
-
-
-def test_production_debug_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
-
-    assert production_settings(monkeypatch).DEBUG is False
 
 
 @pytest.mark.django_db
