@@ -52,8 +52,12 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 
 def uv_env() -> dict[str, str]:
     cache = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "stackwise-tests" / "uv")
+    # Python keeps the bytecode it compiles on a user's machine. Where PYTHONDONTWRITEBYTECODE is
+    # set (some CI images and containers), every process compiles every module it imports again:
+    # each interpreter a suite starts pays a second or more for it.
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return {
-        **os.environ,
+        **inherited,
         "UV_CACHE_DIR": cache,
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_NO_PROGRESS": "1",
