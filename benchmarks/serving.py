@@ -73,10 +73,17 @@ from django.urls import path
 
 # The benchmark's session names the project's backend, allauth's (a ModelBackend underneath):
 # here that name is Django's ModelBackend, without allauth and the middleware it demands.
+# It is imported when first asked for: Django's auth models can't load before the app registry.
+def model_backend(name):
+    if name != "AuthenticationBackend":
+        raise AttributeError(name)
+    from django.contrib.auth.backends import ModelBackend
+
+    return ModelBackend
+
+
 allauth_backends = types.ModuleType("allauth.account.auth_backends")
-allauth_backends.AuthenticationBackend = __import__(
-    "django.contrib.auth.backends", fromlist=["ModelBackend"]
-).ModelBackend
+allauth_backends.__getattr__ = model_backend
 sys.modules["allauth.account.auth_backends"] = allauth_backends
 
 
